@@ -1,0 +1,50 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Data flows one way through the targets:
+//   RecurrentCore (Tensor, BLAS, RNG) → RecurrentAutodiff (tape, ops, gradient checker)
+//   → RecurrentLayers (Linear, Embedding, RNN/LSTM/GRU, cells) → RecurrentTraining (losses,
+//   optimizers, clipping, schedules) and RecurrentFormats (safetensors, state dicts)
+//   → Recurrent (umbrella, re-exports only) → recurrent (the command-line tool).
+let package = Package(
+    name: "Recurrent",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "Recurrent", targets: ["Recurrent"]),
+        .executable(name: "recurrent", targets: ["RecurrentCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "COpenBLAS",
+            path: "Sources/COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(
+            name: "RecurrentCore",
+            dependencies: [.target(name: "COpenBLAS", condition: .when(platforms: [.linux]))]
+        ),
+        .target(name: "RecurrentAutodiff", dependencies: ["RecurrentCore"]),
+        .target(name: "RecurrentLayers", dependencies: ["RecurrentCore", "RecurrentAutodiff"]),
+        .target(name: "RecurrentTraining", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers"]),
+        .target(name: "RecurrentFormats", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers"]),
+        .target(
+            name: "Recurrent",
+            dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers", "RecurrentTraining", "RecurrentFormats"]
+        ),
+        .executableTarget(
+            name: "RecurrentCLI",
+            dependencies: ["Recurrent", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "RecurrentCoreTests", dependencies: ["RecurrentCore"]),
+        .testTarget(name: "RecurrentAutodiffTests", dependencies: ["RecurrentCore", "RecurrentAutodiff"]),
+        .testTarget(name: "RecurrentLayersTests", dependencies: ["Recurrent"]),
+        .testTarget(name: "RecurrentTrainingTests", dependencies: ["Recurrent"]),
+        .testTarget(name: "RecurrentFormatsTests", dependencies: ["Recurrent"]),
+        .testTarget(name: "RecurrentTests", dependencies: ["Recurrent"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,6 @@
+// The umbrella module: `import Recurrent` brings in the whole library. Re-exports only.
+@_exported import RecurrentCore
+@_exported import RecurrentAutodiff
+@_exported import RecurrentLayers
+@_exported import RecurrentTraining
+@_exported import RecurrentFormats
