@@ -39,12 +39,14 @@ let package = Package(
             name: "RecurrentCLI",
             dependencies: ["Recurrent", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // Shared by the test targets: paths to ../shared, fixture loading, tolerance helpers.
+        .target(name: "RecurrentTestSupport", dependencies: ["Recurrent"], path: "Tests/RecurrentTestSupport"),
         .testTarget(name: "RecurrentCoreTests", dependencies: ["RecurrentCore"]),
         .testTarget(name: "RecurrentAutodiffTests", dependencies: ["RecurrentCore", "RecurrentAutodiff"]),
-        .testTarget(name: "RecurrentLayersTests", dependencies: ["Recurrent"]),
-        .testTarget(name: "RecurrentTrainingTests", dependencies: ["Recurrent"]),
-        .testTarget(name: "RecurrentFormatsTests", dependencies: ["Recurrent"]),
-        .testTarget(name: "RecurrentTests", dependencies: ["Recurrent"]),
+        .testTarget(name: "RecurrentLayersTests", dependencies: ["Recurrent", "RecurrentTestSupport"]),
+        .testTarget(name: "RecurrentTrainingTests", dependencies: ["Recurrent", "RecurrentTestSupport"]),
+        .testTarget(name: "RecurrentFormatsTests", dependencies: ["Recurrent", "RecurrentTestSupport"]),
+        .testTarget(name: "RecurrentTests", dependencies: ["Recurrent", "RecurrentTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
