@@ -1,0 +1,4 @@
+/// The version printed by `recurrent --version`.
+enum RecurrentVersion {
+    static let current = "0.1.0"
+}
