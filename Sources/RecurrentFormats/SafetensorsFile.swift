@@ -1,5 +1,12 @@
 import Foundation
 import RecurrentCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A safetensors file, validated on opening and read lazily tensor by tensor.
 ///
@@ -35,15 +42,33 @@ public struct SafetensorsFile: Sendable {
     /// The tensor names, sorted.
     public var names: [String]
 
-    /// Opens and validates the file at `url` (memory-mapped when possible).
+    /// Opens and validates the file at `url`. The file is memory-mapped, not copied; files written
+    /// with `AtomicFile` (as `Safetensors.write` does) are replaced, never modified in place, so
+    /// an open `SafetensorsFile` keeps seeing the old contents.
     public init(contentsOf url: URL) throws {
-        let data: Data
-        do {
-            data = try Data(contentsOf: url, options: .alwaysMapped)
-        } catch {
-            throw SafetensorsError.cannotRead(path: url.path, reason: Self.reason(for: error))
+        try self.init(data: Self.mappedContents(of: url))
+    }
+
+    private static func mappedContents(of url: URL) throws -> Data {
+        let path = url.path
+        func failure(_ reason: String) -> SafetensorsError { .cannotRead(path: path, reason: reason) }
+        func systemReason() -> String { String(cString: strerror(errno)) }
+
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw failure(systemReason()) }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { throw failure(systemReason()) }
+        guard status.st_mode & S_IFMT == S_IFREG else { throw failure("not a regular file") }
+        let size = Int(status.st_size)
+        guard size > 0 else { return Data() }
+        guard let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0),
+              address != UnsafeMutableRawPointer(bitPattern: -1) else {
+            throw failure(systemReason())
         }
-        try self.init(data: data)
+        return Data(bytesNoCopy: address, count: size, deallocator: .custom { pointer, count in
+            _ = munmap(pointer, count)
+        })
     }
 
     /// Validates the safetensors bytes in `data`.
@@ -88,15 +113,6 @@ public struct SafetensorsFile: Sendable {
         self.entries = entries
         self.metadata = metadata
         self.names = entries.keys.sorted()
-    }
-
-    private static func reason(for error: Error) -> String {
-        let nsError = error as NSError
-        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain,
-           let message = strerror(Int32(underlying.code)) {
-            return String(cString: message)
-        }
-        return error.localizedDescription
     }
 
     private static func parseMetadata(_ value: JSONValue) throws -> [String: String] {

@@ -168,6 +168,15 @@ final class SafetensorsMalformedTests: XCTestCase {
             guard case .cannotRead(let path, _)? = error as? SafetensorsError else { return XCTFail("\(error)") }
             XCTAssertEqual(path, url.path)
             XCTAssertTrue(error.localizedDescription.contains("absent.safetensors"), error.localizedDescription)
+            XCTAssertTrue(error.localizedDescription.contains("No such file"), error.localizedDescription)
+        }
+        XCTAssertThrowsError(try SafetensorsFile(contentsOf: directory)) {
+            XCTAssertEqual($0 as? SafetensorsError, .cannotRead(path: directory.path, reason: "not a regular file"))
+        }
+        let empty = directory.appendingPathComponent("empty.safetensors")
+        try Data().write(to: empty)
+        XCTAssertThrowsError(try SafetensorsFile(contentsOf: empty)) {
+            XCTAssertEqual($0 as? SafetensorsError, .fileTooShort(byteCount: 0))
         }
     }
 
