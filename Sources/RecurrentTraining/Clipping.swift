@@ -52,7 +52,16 @@ private func totalNorm(_ grads: [Tensor], normType p: Double) -> Double {
     for grad in grads {
         grad.scalars.withUnsafeBufferPointer { g in
             if p == 2 {
-                for x in g { let d = Double(x); sum += d * d }
+                // Four partial sums break the dependency chain of one running Double sum.
+                var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+                var j = 0
+                while j + 4 <= g.count {
+                    let a = Double(g[j]), b = Double(g[j + 1]), c = Double(g[j + 2]), d = Double(g[j + 3])
+                    s0 += a * a; s1 += b * b; s2 += c * c; s3 += d * d
+                    j += 4
+                }
+                while j < g.count { let a = Double(g[j]); s0 += a * a; j += 1 }
+                sum += (s0 + s1) + (s2 + s3)
             } else if p == 1 {
                 for x in g { sum += Double(abs(x)) }
             } else {

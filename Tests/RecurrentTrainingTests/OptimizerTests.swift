@@ -299,6 +299,40 @@ final class OptimizerTests: XCTestCase {
         XCTAssertEqual(fresh.stateDict().first { $0.name == "state.1.sum" }?.tensor.scalars, [0.25, 0.25, 0.25])
     }
 
+    func testElementResultsDoNotDependOnTheirPositionInTheBuffer() throws {
+        // The update loops run four elements at a time plus a one-element tail. One parameter of
+        // 11 elements (two chunks of four, a tail of three) must end bit for bit where 11
+        // one-element parameters (all tail) end.
+        let values: [Float] = [0.5, -1.2, 0.3, 2.0, -0.7, 1.1, 0.25, -0.5, 1.5, -0.8, 0.6]
+        let scale: [Float] = [1.0, 0.5, 2.0, 3.0, 0.25, 1.5, 0.75, 2.5, 1.25, 2.0, 0.5]
+        let makers: [Make] = [
+            { try SGD($0, learningRate: 0.1, momentum: 0.9, weightDecay: 0.1, nesterov: true) },
+            { try SGD($0, learningRate: 0.1, momentum: 0.9, dampening: 0.2) },
+            { try Adam($0, learningRate: 0.1, weightDecay: 0.1, amsgrad: true) },
+            { try AdamW($0, learningRate: 0.1, betas: (0.3, 0.9)) },
+            { try RMSprop($0, weightDecay: 0.1, momentum: 0.5, centered: true) },
+            { try RMSprop($0, alpha: 0.3) },
+            { try Adagrad($0, learningRate: 0.1, learningRateDecay: 0.1, weightDecay: 0.1) },
+        ]
+        for (index, make) in makers.enumerated() {
+            let whole = try make([Variable.parameter(Tensor(values))])
+            let pieces = try make(values.map { Variable.parameter(Tensor([$0])) })
+            for _ in 0..<4 {
+                for optimizer in [whole, pieces] {
+                    let current = optimizer.parameters.flatMap(\.value.scalars)
+                    let grads = zip(scale, current).map { $0 * $1 - 0.1 }
+                    if optimizer === whole {
+                        whole.parameters[0].grad = Tensor(grads)
+                    } else {
+                        for (p, g) in zip(pieces.parameters, grads) { p.grad = Tensor([g]) }
+                    }
+                    optimizer.step()
+                }
+            }
+            XCTAssertEqual(whole.parameters[0].value.scalars, pieces.parameters.flatMap(\.value.scalars), "optimizer \(index)")
+        }
+    }
+
     // MARK: Checkpoints
 
     /// 3 steps, save, new optimizer over fresh parameters holding the saved values, load, 2 steps:

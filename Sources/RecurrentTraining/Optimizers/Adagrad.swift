@@ -65,13 +65,9 @@ public final class Adagrad: Optimizer {
             grad.scalars.withUnsafeBufferPointer { g in
                 parameter.value.scalars.withUnsafeMutableBufferPointer { p in
                     sums[index].withUnsafeMutableBufferPointer { s in
-                        for j in 0..<count {
-                            var gj = g[j]
-                            if weightDecay != 0 { gj = gj + weightDecay * p[j] }
-                            let sj = s[j] + gj * gj
-                            s[j] = sj
-                            p[j] = p[j] + negativeStepSize * gj / (sj.squareRoot() + eps)
-                        }
+                        AdagradUpdate(g: baseAddress(g), p: baseAddress(p), sum: baseAddress(s),
+                                      weightDecay: weightDecay != 0 ? weightDecay : nil,
+                                      negativeStepSize: negativeStepSize, epsilon: eps).run(count: count)
                     }
                 }
             }
@@ -102,5 +98,24 @@ public final class Adagrad: Optimizer {
         steps = loadedSteps
         sums = loadedSums
         learningRate = lr
+    }
+}
+
+/// The Adagrad update of one parameter's elements.
+private struct AdagradUpdate: ElementwiseUpdate {
+    let g: UnsafePointer<Float>
+    let p, sum: UnsafeMutablePointer<Float>
+    let weightDecay: Float?
+    let negativeStepSize, epsilon: Float
+
+    @inline(__always)
+    @_specialize(where L == Float)
+    func apply<L: FloatLanes>(_: L.Type, at j: Int) {
+        var grad = L.load(g, j)
+        let param = L.load(p, j)
+        if let weightDecay { grad = grad + L(repeating: weightDecay) * param }
+        let total = L.load(sum, j) + grad * grad
+        total.store(sum, j)
+        (param + L(repeating: negativeStepSize) * grad / (total.laneSquareRoot + L(repeating: epsilon))).store(p, j)
     }
 }

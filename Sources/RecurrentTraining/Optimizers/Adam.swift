@@ -70,7 +70,9 @@ public class Adam: Optimizer {
 
     public func step() {
         let beta1 = Double(betas.0), beta2 = Double(betas.1), lr = Double(learningRate)
-        let weightDecay = self.weightDecay, decoupled = decoupledWeightDecay, amsgrad = self.amsgrad
+        let weightDecay = self.weightDecay, amsgrad = self.amsgrad
+        let decoupled = weightDecay != 0 && decoupledWeightDecay
+        let l2: Float? = weightDecay != 0 && !decoupledWeightDecay ? weightDecay : nil
         let eps = epsilon
         // Factors shared by all parameters.
         let lerpWeight = Float(1 - beta1)
@@ -97,22 +99,11 @@ public class Adam: Optimizer {
                     state.expAvg.withUnsafeMutableBufferPointer { m in
                         state.expAvgSq.withUnsafeMutableBufferPointer { v in
                             state.maxExpAvgSq.withUnsafeMutableBufferPointer { vMax in
-                                for j in 0..<count {
-                                    var gj = g[j]
-                                    if weightDecay != 0 {
-                                        if decoupled { p[j] = p[j] * decay } else { gj = gj + weightDecay * p[j] }
-                                    }
-                                    let mj = lerp(m[j], gj, lerpWeight)
-                                    m[j] = mj
-                                    var vj = v[j] * b2 + oneMinusB2 * gj * gj
-                                    v[j] = vj
-                                    if amsgrad {
-                                        // torch.maximum: NaN wins.
-                                        if !(vMax[j] >= vj) { vMax[j] = vj } else { vj = vMax[j] }
-                                    }
-                                    let denom = vj.squareRoot() / biasCorrection2Sqrt + eps
-                                    p[j] = p[j] + negativeStepSize * mj / denom
-                                }
+                                AdamUpdate(g: baseAddress(g), p: baseAddress(p), m: baseAddress(m), v: baseAddress(v),
+                                           vMax: baseAddress(vMax), l2: l2, decoupled: decoupled, amsgrad: amsgrad,
+                                           decay: decay, lerpWeight: lerpWeight, beta2: b2, oneMinusBeta2: oneMinusB2,
+                                           negativeStepSize: negativeStepSize, biasCorrection2Sqrt: biasCorrection2Sqrt,
+                                           epsilon: eps).run(count: count)
                             }
                         }
                     }
@@ -164,9 +155,30 @@ public final class AdamW: Adam {
     }
 }
 
-/// PyTorch's `lerp`: `start + weight · (end − start)` for |weight| < 0.5, otherwise
-/// `end − (end − start) · (1 − weight)` (the form that is exact at weight = 1).
-@inline(__always)
-func lerp(_ start: Float, _ end: Float, _ weight: Float) -> Float {
-    abs(weight) < 0.5 ? start + weight * (end - start) : end - (end - start) * (1 - weight)
+/// The Adam update of one parameter's elements (`vMax` is read and written only with amsgrad).
+private struct AdamUpdate: ElementwiseUpdate {
+    let g: UnsafePointer<Float>
+    let p, m, v, vMax: UnsafeMutablePointer<Float>
+    /// Weight decay as L2 in the gradient (`l2`, factor `weightDecay`) or decoupled (`p *= decay`).
+    let l2: Float?, decoupled: Bool, amsgrad: Bool
+    let decay, lerpWeight, beta2, oneMinusBeta2, negativeStepSize, biasCorrection2Sqrt, epsilon: Float
+
+    @inline(__always)
+    @_specialize(where L == Float)
+    func apply<L: FloatLanes>(_: L.Type, at j: Int) {
+        var grad = L.load(g, j)
+        var param = L.load(p, j)
+        if decoupled { param = param * L(repeating: decay) }
+        if let l2 { grad = grad + L(repeating: l2) * param }
+        let mean = lerp(L.load(m, j), grad, weight: lerpWeight, weightIsSmall: abs(lerpWeight) < 0.5)
+        mean.store(m, j)
+        var variance = L.load(v, j) * L(repeating: beta2) + L(repeating: oneMinusBeta2) * grad * grad
+        variance.store(v, j)
+        if amsgrad {
+            variance = L.nanPropagatingMaximum(L.load(vMax, j), variance)
+            variance.store(vMax, j)
+        }
+        let denominator = variance.laneSquareRoot / L(repeating: biasCorrection2Sqrt) + L(repeating: epsilon)
+        (param + L(repeating: negativeStepSize) * mean / denominator).store(p, j)
+    }
 }

@@ -87,28 +87,12 @@ public final class RMSprop: Optimizer {
                     state.squareAvg.withUnsafeMutableBufferPointer { s in
                         state.momentumBuffer.withUnsafeMutableBufferPointer { b in
                             state.gradAvg.withUnsafeMutableBufferPointer { ga in
-                                for j in 0..<count {
-                                    var gj = g[j]
-                                    if weightDecay != 0 { gj = gj + weightDecay * p[j] }
-                                    let sj = s[j] * a + oneMinusAlpha * gj * gj
-                                    s[j] = sj
-                                    var avg: Float
-                                    if centered {
-                                        let aj = lerp(ga[j], gj, oneMinusAlpha)
-                                        ga[j] = aj
-                                        avg = (sj + (-aj) * aj).squareRoot()
-                                    } else {
-                                        avg = sj.squareRoot()
-                                    }
-                                    avg = avg + eps
-                                    if useMomentum {
-                                        let bj = b[j] * momentum + gj / avg
-                                        b[j] = bj
-                                        p[j] = p[j] + negativeLR * bj
-                                    } else {
-                                        p[j] = p[j] + negativeLR * gj / avg
-                                    }
-                                }
+                                RMSpropUpdate(g: baseAddress(g), p: baseAddress(p), squareAvg: baseAddress(s),
+                                              momentumBuffer: baseAddress(b), gradAvg: baseAddress(ga),
+                                              weightDecay: weightDecay != 0 ? weightDecay : nil,
+                                              momentum: useMomentum ? momentum : nil, centered: centered,
+                                              alpha: a, oneMinusAlpha: oneMinusAlpha, epsilon: eps,
+                                              negativeLearningRate: negativeLR).run(count: count)
                             }
                         }
                     }
@@ -153,5 +137,41 @@ public final class RMSprop: Optimizer {
         try reader.finish()
         averages = loaded
         learningRate = lr
+    }
+}
+
+/// The RMSprop update of one parameter's elements (`momentumBuffer` and `gradAvg` are used only
+/// when momentum is on and when centered).
+private struct RMSpropUpdate: ElementwiseUpdate {
+    let g: UnsafePointer<Float>
+    let p, squareAvg, momentumBuffer, gradAvg: UnsafeMutablePointer<Float>
+    let weightDecay: Float?, momentum: Float?, centered: Bool
+    let alpha, oneMinusAlpha, epsilon, negativeLearningRate: Float
+
+    @inline(__always)
+    @_specialize(where L == Float)
+    func apply<L: FloatLanes>(_: L.Type, at j: Int) {
+        var grad = L.load(g, j)
+        let param = L.load(p, j)
+        if let weightDecay { grad = grad + L(repeating: weightDecay) * param }
+        let square = L.load(squareAvg, j) * L(repeating: alpha) + L(repeating: oneMinusAlpha) * grad * grad
+        square.store(squareAvg, j)
+        var average: L
+        if centered {
+            let mean = lerp(L.load(gradAvg, j), grad, weight: oneMinusAlpha, weightIsSmall: abs(oneMinusAlpha) < 0.5)
+            mean.store(gradAvg, j)
+            // PyTorch: square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
+            average = (square + L(repeating: -1) * mean * mean).laneSquareRoot
+        } else {
+            average = square.laneSquareRoot
+        }
+        average = average + L(repeating: epsilon)
+        if let momentum {
+            let buffer = L.load(momentumBuffer, j) * L(repeating: momentum) + grad / average
+            buffer.store(momentumBuffer, j)
+            (param + L(repeating: negativeLearningRate) * buffer).store(p, j)
+        } else {
+            (param + L(repeating: negativeLearningRate) * grad / average).store(p, j)
+        }
     }
 }

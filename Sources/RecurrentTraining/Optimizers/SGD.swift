@@ -65,16 +65,10 @@ public final class SGD: Optimizer {
             grad.scalars.withUnsafeBufferPointer { g in
                 parameter.value.scalars.withUnsafeMutableBufferPointer { p in
                     buffer.withUnsafeMutableBufferPointer { b in
-                        for j in 0..<count {
-                            var d = g[j]
-                            if weightDecay != 0 { d = d + weightDecay * p[j] }
-                            if momentum != 0 {
-                                let v = isFirst ? d : b[j] * momentum + gradientScale * d
-                                b[j] = v
-                                d = nesterov ? d + momentum * v : v
-                            }
-                            p[j] = p[j] + (-lr) * d
-                        }
+                        SGDUpdate(g: baseAddress(g), p: baseAddress(p), buffer: baseAddress(b),
+                                  weightDecay: weightDecay != 0 ? weightDecay : nil, momentum: momentum != 0 ? momentum : nil,
+                                  firstStep: isFirst, nesterov: nesterov, gradientScale: gradientScale,
+                                  negativeLearningRate: -lr).run(count: count)
                     }
                 }
             }
@@ -103,5 +97,31 @@ public final class SGD: Optimizer {
         try reader.finish()
         momentumBuffers = buffers
         learningRate = lr
+    }
+}
+
+/// The SGD update of one parameter's elements (`buffer` is used only with momentum).
+private struct SGDUpdate: ElementwiseUpdate {
+    let g: UnsafePointer<Float>
+    let p, buffer: UnsafeMutablePointer<Float>
+    let weightDecay: Float?, momentum: Float?
+    /// On a parameter's first step the momentum buffer is the gradient itself (PyTorch's `clone`).
+    let firstStep: Bool, nesterov: Bool
+    let gradientScale, negativeLearningRate: Float
+
+    @inline(__always)
+    @_specialize(where L == Float)
+    func apply<L: FloatLanes>(_: L.Type, at j: Int) {
+        var direction = L.load(g, j)
+        let param = L.load(p, j)
+        if let weightDecay { direction = direction + L(repeating: weightDecay) * param }
+        if let momentum {
+            let velocity = firstStep
+                ? direction
+                : L.load(buffer, j) * L(repeating: momentum) + L(repeating: gradientScale) * direction
+            velocity.store(buffer, j)
+            direction = nesterov ? direction + L(repeating: momentum) * velocity : velocity
+        }
+        (param + L(repeating: negativeLearningRate) * direction).store(p, j)
     }
 }
