@@ -333,6 +333,23 @@ final class OptimizerTests: XCTestCase {
         }
     }
 
+    func testAmsgradMaximumPropagatesNaNLikeTorchMaximum() throws {
+        // torch.maximum(max_exp_avg_sq, exp_avg_sq) is NaN where either is NaN; a plain `max`
+        // would drop a NaN held in the running maximum. Elements 1 and 5 (in the SIMD chunk and in
+        // the tail) carry NaN; the others must be unaffected.
+        let p = Variable.parameter(Tensor([1, 2, 3, 4, 5, 6]))
+        let adam = try Adam([p], learningRate: 0.1, amsgrad: true)
+        p.grad = Tensor([1, 1, 1, 1, 1, 1])
+        adam.step()
+        var state = adam.stateDict()
+        let index = state.firstIndex { $0.name == "state.0.max_exp_avg_sq" }!
+        state[index].tensor.scalars[1] = .nan
+        state[index].tensor.scalars[5] = .nan
+        try adam.loadStateDict(state)
+        adam.step()
+        XCTAssertEqual(p.value.scalars.map(\.isNaN), [false, true, false, false, false, true])
+    }
+
     // MARK: Checkpoints
 
     /// 3 steps, save, new optimizer over fresh parameters holding the saved values, load, 2 steps:
