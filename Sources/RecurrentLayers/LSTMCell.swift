@@ -1,0 +1,116 @@
+import RecurrentCore
+import RecurrentAutodiff
+
+/// One step of an LSTM (PyTorch's `nn.LSTMCell`), optionally with peephole connections.
+///
+/// With gate pre-activations `W_ih x + b_ih + W_hh h + b_hh` split into the blocks i, f, g, o
+/// (PyTorch's order):
+///
+///     i  = σ(W_ii x + b_ii + W_hi h + b_hi [+ w_ci ⊙ c])
+///     f  = σ(W_if x + b_if + W_hf h + b_hf [+ w_cf ⊙ c])
+///     g  = tanh(W_ig x + b_ig + W_hg h + b_hg)
+///     c' = f ⊙ c + i ⊙ g
+///     o  = σ(W_io x + b_io + W_ho h + b_ho [+ w_co ⊙ c'])
+///     h' = o ⊙ tanh(c')
+///
+/// The bracketed terms are the diagonal peephole connections of Gers & Schmidhuber (2000): the input
+/// and forget gates look at the previous cell state, the output gate at the new one. PyTorch has no
+/// peepholes; without them this cell matches `nn.LSTMCell` exactly.
+///
+/// Shapes: input `(batchSize, inputSize)`; `h`, `c` and the output `(batchSize, hiddenSize)`.
+/// Parameters (PyTorch names): `weight_ih` `(4·hiddenSize, inputSize)`, `weight_hh`
+/// `(4·hiddenSize, hiddenSize)`, `bias_ih` and `bias_hh` `(4·hiddenSize)`, and with peepholes
+/// `weight_ci`, `weight_cf`, `weight_co` `(hiddenSize)`; all uniform in `±1/√hiddenSize`.
+public final class LSTMCell: RecurrentCell {
+    public typealias State = LSTMState
+
+    public let inputSize: Int
+    public let hiddenSize: Int
+    /// `(4·hiddenSize, inputSize)`, `weight_ih`, gate blocks i, f, g, o.
+    public let weightIH: Parameter
+    /// `(4·hiddenSize, hiddenSize)`, `weight_hh`.
+    public let weightHH: Parameter
+    /// `(4·hiddenSize)`, `bias_ih`; `nil` without bias.
+    public let biasIH: Parameter?
+    /// `(4·hiddenSize)`, `bias_hh`; `nil` without bias.
+    public let biasHH: Parameter?
+    /// `(hiddenSize)`, `weight_ci`: the input gate's peephole on the previous cell state.
+    public let weightCI: Parameter?
+    /// `(hiddenSize)`, `weight_cf`: the forget gate's peephole on the previous cell state.
+    public let weightCF: Parameter?
+    /// `(hiddenSize)`, `weight_co`: the output gate's peephole on the new cell state.
+    public let weightCO: Parameter?
+    public var isTraining = true
+
+    /// Whether the gates see the cell state through peephole weights.
+    public var hasPeepholes: Bool { weightCI != nil }
+
+    /// A cell with parameters drawn from `rng`.
+    /// - Throws: `ConfigurationError` naming `inputSize` or `hiddenSize` when it is not positive.
+    public convenience init(inputSize: Int, hiddenSize: Int, bias: Bool = true, peephole: Bool = false,
+                            using rng: inout RandomGenerator) throws {
+        try validateCellSizes(inputSize: inputSize, hiddenSize: hiddenSize)
+        let values = uniformTensors(Self.shapes(inputSize, hiddenSize, bias, peephole),
+                                    bound: 1 / Float(hiddenSize).squareRoot(), using: &rng)
+        self.init(inputSize: inputSize, hiddenSize: hiddenSize, bias: bias, peephole: peephole, values: values)
+    }
+
+    /// A cell with parameters drawn from the process-wide generator (`GlobalRandom`).
+    /// - Throws: `ConfigurationError` naming `inputSize` or `hiddenSize` when it is not positive.
+    public convenience init(inputSize: Int, hiddenSize: Int, bias: Bool = true, peephole: Bool = false) throws {
+        try validateCellSizes(inputSize: inputSize, hiddenSize: hiddenSize)
+        let values = GlobalRandom.with {
+            uniformTensors(Self.shapes(inputSize, hiddenSize, bias, peephole),
+                           bound: 1 / Float(hiddenSize).squareRoot(), using: &$0)
+        }
+        self.init(inputSize: inputSize, hiddenSize: hiddenSize, bias: bias, peephole: peephole, values: values)
+    }
+
+    private init(inputSize: Int, hiddenSize: Int, bias: Bool, peephole: Bool, values: [Tensor]) {
+        self.inputSize = inputSize
+        self.hiddenSize = hiddenSize
+        var next = values.makeIterator()
+        weightIH = .parameter(next.next()!)
+        weightHH = .parameter(next.next()!)
+        biasIH = bias ? .parameter(next.next()!) : nil
+        biasHH = bias ? .parameter(next.next()!) : nil
+        weightCI = peephole ? .parameter(next.next()!) : nil
+        weightCF = peephole ? .parameter(next.next()!) : nil
+        weightCO = peephole ? .parameter(next.next()!) : nil
+    }
+
+    private static func shapes(_ inputSize: Int, _ hiddenSize: Int, _ bias: Bool, _ peephole: Bool) -> [[Int]] {
+        gatedCellShapes(gates: 4, inputSize, hiddenSize, bias) + (peephole ? Array(repeating: [hiddenSize], count: 3) : [])
+    }
+
+    public var namedParameters: [(name: String, parameter: Parameter)] {
+        var result = gatedCellParameters(weightIH, weightHH, biasIH, biasHH)
+        if let weightCI, let weightCF, let weightCO {
+            result += [("weight_ci", weightCI), ("weight_cf", weightCF), ("weight_co", weightCO)]
+        }
+        return result
+    }
+
+    /// `h` and `c` zeros `(batchSize, hiddenSize)`.
+    public func zeroState(batchSize: Int) -> LSTMState {
+        LSTMState(h: Variable(Tensor(zeros: [batchSize, hiddenSize])), c: Variable(Tensor(zeros: [batchSize, hiddenSize])))
+    }
+
+    /// One step: `input` `(batchSize, inputSize)` and `state` (`h`, `c` each `(batchSize, hiddenSize)`)
+    /// → output `h'` and the new state `(h', c')`.
+    public func callAsFunction(_ input: Variable, state: LSTMState) -> (output: Variable, state: LSTMState) {
+        checkCellShapes("LSTMCell", input: input, states: [state.h, state.c], inputSize: inputSize, hiddenSize: hiddenSize)
+        let gates = (linear(input, weight: weightIH, bias: biasIH) + linear(state.h, weight: weightHH, bias: biasHH))
+            .chunked(4, axis: 1)
+        var inputGate = gates[0], forgetGate = gates[1], outputGate = gates[3]
+        if let weightCI, let weightCF {
+            inputGate = inputGate + state.c.multiplyingBroadcast(weightCI)
+            forgetGate = forgetGate + state.c.multiplyingBroadcast(weightCF)
+        }
+        let i = inputGate.sigmoid(), f = forgetGate.sigmoid(), g = gates[2].tanh()
+        let c = f * state.c + i * g
+        if let weightCO { outputGate = outputGate + c.multiplyingBroadcast(weightCO) }
+        let h = outputGate.sigmoid() * c.tanh()
+        return (h, LSTMState(h: h, c: c))
+    }
+}

@@ -1,0 +1,104 @@
+import RecurrentCore
+import RecurrentAutodiff
+
+/// One step of an Elman RNN (PyTorch's `nn.RNNCell`):
+/// `h' = act(W_ih x + b_ih + W_hh h + b_hh)` with `act` tanh or ReLU.
+///
+/// Shapes: input `(batchSize, inputSize)`, state and output `(batchSize, hiddenSize)`.
+/// Parameters (PyTorch names): `weight_ih` `(hiddenSize, inputSize)`, `weight_hh`
+/// `(hiddenSize, hiddenSize)`, `bias_ih` and `bias_hh` `(hiddenSize)`, all uniform in `±1/√hiddenSize`.
+public final class RNNCell: RecurrentCell {
+    public typealias State = Variable
+
+    public let inputSize: Int
+    public let hiddenSize: Int
+    public let nonlinearity: RNNNonlinearity
+    /// `(hiddenSize, inputSize)`, `weight_ih`.
+    public let weightIH: Parameter
+    /// `(hiddenSize, hiddenSize)`, `weight_hh`.
+    public let weightHH: Parameter
+    /// `(hiddenSize)`, `bias_ih`; `nil` without bias.
+    public let biasIH: Parameter?
+    /// `(hiddenSize)`, `bias_hh`; `nil` without bias.
+    public let biasHH: Parameter?
+    public var isTraining = true
+
+    /// A cell with parameters drawn from `rng`.
+    /// - Throws: `ConfigurationError` naming `inputSize` or `hiddenSize` when it is not positive.
+    public convenience init(inputSize: Int, hiddenSize: Int, bias: Bool = true,
+                            nonlinearity: RNNNonlinearity = .tanh, using rng: inout RandomGenerator) throws {
+        try validateCellSizes(inputSize: inputSize, hiddenSize: hiddenSize)
+        let values = uniformTensors(gatedCellShapes(gates: 1, inputSize, hiddenSize, bias),
+                                    bound: 1 / Float(hiddenSize).squareRoot(), using: &rng)
+        self.init(inputSize: inputSize, hiddenSize: hiddenSize, nonlinearity: nonlinearity, values: values)
+    }
+
+    /// A cell with parameters drawn from the process-wide generator (`GlobalRandom`).
+    /// - Throws: `ConfigurationError` naming `inputSize` or `hiddenSize` when it is not positive.
+    public convenience init(inputSize: Int, hiddenSize: Int, bias: Bool = true,
+                            nonlinearity: RNNNonlinearity = .tanh) throws {
+        try validateCellSizes(inputSize: inputSize, hiddenSize: hiddenSize)
+        let values = GlobalRandom.with {
+            uniformTensors(gatedCellShapes(gates: 1, inputSize, hiddenSize, bias),
+                           bound: 1 / Float(hiddenSize).squareRoot(), using: &$0)
+        }
+        self.init(inputSize: inputSize, hiddenSize: hiddenSize, nonlinearity: nonlinearity, values: values)
+    }
+
+    private init(inputSize: Int, hiddenSize: Int, nonlinearity: RNNNonlinearity, values: [Tensor]) {
+        self.inputSize = inputSize
+        self.hiddenSize = hiddenSize
+        self.nonlinearity = nonlinearity
+        weightIH = .parameter(values[0])
+        weightHH = .parameter(values[1])
+        biasIH = values.count > 2 ? .parameter(values[2]) : nil
+        biasHH = values.count > 2 ? .parameter(values[3]) : nil
+    }
+
+    public var namedParameters: [(name: String, parameter: Parameter)] {
+        gatedCellParameters(weightIH, weightHH, biasIH, biasHH)
+    }
+
+    /// Zeros `(batchSize, hiddenSize)`.
+    public func zeroState(batchSize: Int) -> Variable { Variable(Tensor(zeros: [batchSize, hiddenSize])) }
+
+    /// One step: `input` `(batchSize, inputSize)`, `state` `(batchSize, hiddenSize)` → the new
+    /// hidden state, returned as both output and state.
+    public func callAsFunction(_ input: Variable, state: Variable) -> (output: Variable, state: Variable) {
+        checkCellShapes("RNNCell", input: input, states: [state], inputSize: inputSize, hiddenSize: hiddenSize)
+        let preactivation = linear(input, weight: weightIH, bias: biasIH) + linear(state, weight: weightHH, bias: biasHH)
+        let h = nonlinearity == .tanh ? preactivation.tanh() : preactivation.relu()
+        return (h, h)
+    }
+}
+
+// Helpers shared by the built-in cells.
+
+func validateCellSizes(inputSize: Int, hiddenSize: Int) throws {
+    try ConfigurationError.require(inputSize > 0, "inputSize", "must be positive, got \(inputSize)")
+    try ConfigurationError.require(hiddenSize > 0, "hiddenSize", "must be positive, got \(hiddenSize)")
+}
+
+/// `weight_ih` `(G·H, I)`, `weight_hh` `(G·H, H)` and, with bias, `bias_ih`, `bias_hh` `(G·H)`, in
+/// PyTorch's parameter order.
+func gatedCellShapes(gates: Int, _ inputSize: Int, _ hiddenSize: Int, _ bias: Bool) -> [[Int]] {
+    let rows = gates * hiddenSize
+    return [[rows, inputSize], [rows, hiddenSize]] + (bias ? [[rows], [rows]] : [])
+}
+
+func gatedCellParameters(_ weightIH: Parameter, _ weightHH: Parameter, _ biasIH: Parameter?,
+                         _ biasHH: Parameter?) -> [(name: String, parameter: Parameter)] {
+    var result: [(name: String, parameter: Parameter)] = [("weight_ih", weightIH), ("weight_hh", weightHH)]
+    if let biasIH, let biasHH { result += [("bias_ih", biasIH), ("bias_hh", biasHH)] }
+    return result
+}
+
+func checkCellShapes(_ cell: String, input: Variable, states: [Variable], inputSize: Int, hiddenSize: Int) {
+    precondition(input.shape.count == 2 && input.shape[1] == inputSize,
+                 "\(cell): input must be (batchSize, \(inputSize)), got \(input.shape)")
+    let batchSize = input.shape[0]
+    for state in states {
+        precondition(state.shape == [batchSize, hiddenSize],
+                     "\(cell): state must be (\(batchSize), \(hiddenSize)) for an input of shape \(input.shape), got \(state.shape)")
+    }
+}
