@@ -42,13 +42,13 @@ enum GRUSequenceKernel {
                 let hn = hiddenN + row * H
                 let out = ctx.output + row * ctx.outputWidth + ctx.column
                 for j in 0..<(2 * H) { gr[j] += hp[j] }
-                applyVectorized(gr, gr, 2 * H, vectorSigmoid)
+                VectorizedActivation.sigmoid(gr, gr, count: 2 * H)
                 for j in 0..<H {
                     let v = hp[2 * H + j] + bhn[j]
                     hn[j] = v
                     gr[2 * H + j] += gr[j] * v
                 }
-                applyVectorized(gr + 2 * H, gr + 2 * H, H, vectorTanh)
+                VectorizedActivation.tanh(gr + 2 * H, gr + 2 * H, count: H)
                 for j in 0..<H {
                     let z = gr[H + j], n = gr[2 * H + j]
                     out[j] = n + z * (hb[j] - n)

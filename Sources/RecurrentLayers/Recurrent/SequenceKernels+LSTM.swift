@@ -42,15 +42,15 @@ enum LSTMSequenceKernel {
                         gr[H + j] += wcf[j] * cp[j]
                     }
                 }
-                applyVectorized(gr, gr, 2 * H, vectorSigmoid)
-                applyVectorized(gr + 2 * H, gr + 2 * H, H, vectorTanh)
+                VectorizedActivation.sigmoid(gr, gr, count: 2 * H)
+                VectorizedActivation.tanh(gr + 2 * H, gr + 2 * H, count: H)
                 for j in 0..<H { c[j] = gr[H + j] * cp[j] + gr[j] * gr[2 * H + j] }
                 if let wco = w.weightCO {
                     for j in 0..<H { gr[3 * H + j] += wco[j] * c[j] }
                 }
-                applyVectorized(gr + 3 * H, gr + 3 * H, H, vectorSigmoid)
+                VectorizedActivation.sigmoid(gr + 3 * H, gr + 3 * H, count: H)
                 let h = unprojected.map { $0 + g.row(t, b) * H } ?? (ctx.output + g.row(t, b) * ctx.outputWidth + ctx.column)
-                applyVectorized(c, h, H, vectorTanh)
+                VectorizedActivation.tanh(c, h, count: H)
                 for j in 0..<H { h[j] *= gr[3 * H + j] }
             }
             if let unprojected, let weightHR = w.weightHR {
@@ -113,7 +113,7 @@ enum LSTMSequenceKernel {
                 let dhb = dhUnprojected + b * H
                 let dcb = dc + b * H
                 let tc = tanhC.pointer
-                applyVectorized(c, tc, H, vectorTanh)
+                VectorizedActivation.tanh(c, tc, count: H)
                 if peephole {
                     let dci = dPeep!.pointer, dcf = dci + H, dco = dci + 2 * H
                     for j in 0..<H {

@@ -22,7 +22,7 @@ enum RNNSequenceKernel {
                 if relu {
                     for j in 0..<H { out[j] = source[j] > 0 ? source[j] : 0 }
                 } else {
-                    applyVectorized(source, out, H, vectorTanh)
+                    VectorizedActivation.tanh(source, out, count: H)
                 }
             }
         }
