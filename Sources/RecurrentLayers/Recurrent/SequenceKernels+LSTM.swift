@@ -106,41 +106,32 @@ enum LSTMSequenceKernel {
                 cPrev = UnsafePointer(cells + g.row(g.time(step: s - 1, reverse: ctx.reverse), 0) * H); cPrevStride = rs * H
             }
             for b in 0..<B {
-                let gr = gates + g.row(t, b) * G
-                let c = cells + g.row(t, b) * H
+                let gr = UnsafePointer(gates + g.row(t, b) * G)
+                let c = UnsafePointer(cells + g.row(t, b) * H)
                 let cp = cPrev + b * cPrevStride
                 let dg = dGates.pointer + g.row(t, b) * G
                 let dhb = dhUnprojected + b * H
                 let dcb = dc + b * H
                 let tc = tanhC.pointer
+                let gi = gr, gf = gr + H, gg = gr + 2 * H, go = gr + 3 * H
+                let di = dg, df = dg + H, dgg = dg + 2 * H, dO = dg + 3 * H
+                // Short passes over L1-resident rows, each simple enough for LLVM to vectorise.
                 VectorizedActivation.tanh(c, tc, count: H)
+                for j in 0..<H { dO[j] = dhb[j] * tc[j] * go[j] * (1 - go[j]) }
+                for j in 0..<H { dcb[j] += dhb[j] * go[j] * (1 - tc[j] * tc[j]) }
+                if peephole {
+                    for j in 0..<H { dcb[j] += dO[j] * wco[j] }
+                }
+                for j in 0..<H { di[j] = dcb[j] * gg[j] * gi[j] * (1 - gi[j]) }
+                for j in 0..<H { df[j] = dcb[j] * cp[j] * gf[j] * (1 - gf[j]) }
+                for j in 0..<H { dgg[j] = dcb[j] * gi[j] * (1 - gg[j] * gg[j]) }
+                for j in 0..<H { dcb[j] *= gf[j] }
                 if peephole {
                     let dci = dPeep!.pointer, dcf = dci + H, dco = dci + 2 * H
-                    for j in 0..<H {
-                        let i = gr[j], f = gr[H + j], gg = gr[2 * H + j], o = gr[3 * H + j], tcj = tc[j]
-                        let dO = dhb[j] * tcj * o * (1 - o)
-                        let dcj = dcb[j] + dhb[j] * o * (1 - tcj * tcj) + dO * wco[j]
-                        let dI = dcj * gg * i * (1 - i)
-                        let dF = dcj * cp[j] * f * (1 - f)
-                        dg[j] = dI
-                        dg[H + j] = dF
-                        dg[2 * H + j] = dcj * i * (1 - gg * gg)
-                        dg[3 * H + j] = dO
-                        dcb[j] = dcj * f + dI * wci[j] + dF * wcf[j]
-                        dci[j] += dI * cp[j]
-                        dcf[j] += dF * cp[j]
-                        dco[j] += dO * c[j]
-                    }
-                } else {
-                    for j in 0..<H {
-                        let i = gr[j], f = gr[H + j], gg = gr[2 * H + j], o = gr[3 * H + j], tcj = tc[j]
-                        let dcj = dcb[j] + dhb[j] * o * (1 - tcj * tcj)
-                        dg[j] = dcj * gg * i * (1 - i)
-                        dg[H + j] = dcj * cp[j] * f * (1 - f)
-                        dg[2 * H + j] = dcj * i * (1 - gg * gg)
-                        dg[3 * H + j] = dhb[j] * tcj * o * (1 - o)
-                        dcb[j] = dcj * f
-                    }
+                    for j in 0..<H { dcb[j] += di[j] * wci[j] + df[j] * wcf[j] }
+                    for j in 0..<H { dci[j] += di[j] * cp[j] }
+                    for j in 0..<H { dcf[j] += df[j] * cp[j] }
+                    for j in 0..<H { dco[j] += dO[j] * c[j] }
                 }
             }
             // dh_{t−1} = dgates_t · W_hh
