@@ -1,3 +1,4 @@
+import Foundation
 import RecurrentCore
 
 // Shared machinery of the fused whole-sequence kernels (RNN, LSTM, GRU).
@@ -18,19 +19,19 @@ final class FusedBuffer {
 
     init(count: Int, zeroed: Bool = false) {
         self.count = count
-        pointer = .allocate(capacity: Swift.max(count, 1))
+        pointer = FusedBufferPool.take(count: count)
         if zeroed { pointer.initialize(repeating: 0, count: count) }
     }
 
     init(copying tensor: Tensor) {
         count = tensor.count
-        pointer = .allocate(capacity: Swift.max(count, 1))
+        pointer = FusedBufferPool.take(count: count)
         tensor.scalars.withUnsafeBufferPointer { source in
             if let base = source.baseAddress { pointer.initialize(from: base, count: count) }
         }
     }
 
-    deinit { pointer.deallocate() }
+    deinit { FusedBufferPool.give(pointer, count: count) }
 
     /// A copy of the contents as a tensor of `shape`.
     func tensor(shape: [Int]) -> Tensor {
@@ -38,6 +39,48 @@ final class FusedBuffer {
         return Tensor(shape: shape) { out in
             if let base = out.baseAddress { base.update(from: pointer, count: count) }
         }
+    }
+}
+
+/// A small cache of recently freed large kernel buffers, so that repeated calls with the same shapes
+/// (every training step) reuse resident memory instead of page-faulting fresh allocations.
+/// Holds at most `limit` floats; buffers are matched by exact size, oldest evicted first.
+enum FusedBufferPool {
+    /// 16 Mi floats = 64 MiB.
+    static let limit = 16 << 20
+    /// Buffers smaller than this go straight to the allocator.
+    static let minimumCount = 16 << 10
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var free: [(count: Int, pointer: UnsafeMutablePointer<Float>)] = []
+    nonisolated(unsafe) private static var held = 0
+
+    static func take(count: Int) -> UnsafeMutablePointer<Float> {
+        if count >= minimumCount {
+            lock.lock()
+            if let i = free.lastIndex(where: { $0.count == count }) {
+                let entry = free.remove(at: i)
+                held -= entry.count
+                lock.unlock()
+                return entry.pointer
+            }
+            lock.unlock()
+        }
+        return .allocate(capacity: Swift.max(count, 1))
+    }
+
+    static func give(_ pointer: UnsafeMutablePointer<Float>, count: Int) {
+        guard count >= minimumCount && count <= limit else { return pointer.deallocate() }
+        lock.lock()
+        free.append((count, pointer))
+        held += count
+        var evicted: [UnsafeMutablePointer<Float>] = []
+        while held > limit {
+            let oldest = free.removeFirst()
+            held -= oldest.count
+            evicted.append(oldest.pointer)
+        }
+        lock.unlock()
+        for p in evicted { p.deallocate() }
     }
 }
 
