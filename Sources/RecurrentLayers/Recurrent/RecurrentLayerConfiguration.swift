@@ -6,9 +6,9 @@ import RecurrentCore
 /// Sizes: `inputSize` (I), `hiddenSize` (H), `projSize` (P, 0 for none), `numLayers` (L) and the
 /// number of directions D (2 when bidirectional). The layer's output width per direction is
 /// `outputHiddenSize` (P when projecting, otherwise H).
-public struct RecurrentLayerConfiguration: Equatable {
+public struct RecurrentLayerConfiguration: Equatable, Sendable {
     /// Which recurrence the layer runs.
-    public enum Cell: Equatable {
+    public enum Cell: Equatable, Sendable {
         /// `h' = act(W_ih x + b_ih + W_hh h + b_hh)`.
         case rnn(RNNNonlinearity)
         /// Gate blocks i, f, g, o (optionally with peepholes and a projection).
