@@ -1,0 +1,101 @@
+import Foundation
+import RecurrentCore
+import RecurrentAutodiff
+
+/// The parameters and the tape op shared by `RNN`, `LSTM` and `GRU`.
+///
+/// One call is one tape node: its inputs are x, h0 and c0 (when given) and every parameter; its
+/// outputs are output, h_n and (LSTM) c_n; its backward runs BPTT over the whole stack.
+final class FusedSequenceLayer {
+    let configuration: RecurrentLayerConfiguration
+    let names: [String]
+    let parameters: [Parameter]
+    let kernel: FusedSequenceKernel
+
+    /// Validates `configuration` and initialises every parameter uniformly in ±1/√hiddenSize
+    /// (PyTorch's default), drawing in `parameterShapes` order from `rng`.
+    init(configuration: RecurrentLayerConfiguration, using rng: inout RandomGenerator) throws {
+        try configuration.validate()
+        self.configuration = configuration
+        let bound = 1 / Float(configuration.hiddenSize).squareRoot()
+        let shapes = configuration.parameterShapes
+        names = shapes.map(\.name)
+        parameters = shapes.map { Parameter.parameter(.uniform(shape: $0.shape, low: -bound, high: bound, using: &rng)) }
+        kernel = FusedSequenceKernel(configuration: configuration)
+    }
+
+    var namedParameters: [(name: String, parameter: Parameter)] { Array(zip(names, parameters)) }
+
+    /// Runs the stack on `input` ((T, B, I), (B, T, I) when batchFirst, or unbatched (T, I)).
+    func run(_ input: Variable, h0: Variable?, c0: Variable?, training: Bool, layerName: String)
+        -> (output: Variable, h: Variable, c: Variable?) {
+        let c = configuration
+        let L = c.numLayers, D = c.numDirections, P = c.outputHiddenSize, H = c.hiddenSize
+        let layout = c.batchFirst ? "(batchSize, sequenceLength, \(c.inputSize))" : "(sequenceLength, batchSize, \(c.inputSize))"
+        precondition((input.shape.count == 3 || input.shape.count == 2) && input.shape.last == c.inputSize,
+                     "\(layerName): input must be \(layout) or unbatched (sequenceLength, \(c.inputSize)), got \(input.shape)")
+        if input.shape.count == 2 {
+            // Unbatched, as in PyTorch: (T, I) with states (L·D, Hout); run as a batch of one.
+            let T = input.shape[0]
+            for (state, width, label) in [(h0, P, "h"), (c0, H, "c")] {
+                if let state {
+                    precondition(state.shape == [L * D, width],
+                                 "\(layerName): unbatched initial \(label) must be \([L * D, width]), got \(state.shape)")
+                }
+            }
+            let result = runBatched(input.reshaped([T, 1, c.inputSize]), batchFirst: false,
+                                    h0: h0?.reshaped([L * D, 1, P]), c0: c0?.reshaped([L * D, 1, H]),
+                                    training: training, layerName: layerName)
+            return (result.output.reshaped([T, D * P]), result.h.reshaped([L * D, P]), result.c?.reshaped([L * D, H]))
+        }
+        return runBatched(input, batchFirst: c.batchFirst, h0: h0, c0: c0, training: training, layerName: layerName)
+    }
+
+    private func runBatched(_ input: Variable, batchFirst: Bool, h0: Variable?, c0: Variable?, training: Bool,
+                            layerName: String) -> (output: Variable, h: Variable, c: Variable?) {
+        let c = configuration
+        let L = c.numLayers, D = c.numDirections, P = c.outputHiddenSize, H = c.hiddenSize
+        let T = batchFirst ? input.shape[1] : input.shape[0], B = batchFirst ? input.shape[0] : input.shape[1]
+        precondition(T > 0 && B > 0, "\(layerName): input \(input.shape) has an empty sequence or batch")
+        if let h0 {
+            precondition(h0.shape == [L * D, B, P],
+                         "\(layerName): initial h must be (numLayers·numDirections, batchSize, \(c.projSize > 0 ? "projSize" : "hiddenSize")) = \([L * D, B, P]), got \(h0.shape)")
+        }
+        if let c0 {
+            precondition(c.cell == .lstm, "\(layerName): only LSTM has a cell state")
+            precondition(c0.shape == [L * D, B, H],
+                         "\(layerName): initial c must be (numLayers·numDirections, batchSize, hiddenSize) = \([L * D, B, H]), got \(c0.shape)")
+        }
+        var masks: [Tensor?] = Array(repeating: nil, count: L - 1)
+        if training && c.dropout > 0 && L > 1 {
+            GlobalRandom.with { rng in
+                for k in 0..<(L - 1) {
+                    masks[k] = Tensor.dropoutMask(shape: [T * B * D * P], probability: c.dropout, using: &rng)
+                }
+            }
+        }
+        let stateInputs = [h0, c0].compactMap { $0 }
+        let inputs = [input] + stateInputs + parameters
+        let recording = Tape.isRecording(inputs)
+        let values = parameters.map(\.value)
+        let result = kernel.forward(input: input.value, batchFirst: batchFirst, h0: h0?.value, c0: c0?.value,
+                                    parameters: values, masks: masks, saving: recording)
+        let outputs = [result.output, result.hN] + (result.cN.map { [$0] } ?? [])
+        let kernel = self.kernel
+        let trace = result.trace
+        let needsParameter = parameters.map(\.requiresGrad)
+        let needsInput = input.requiresGrad, needsH0 = h0?.requiresGrad ?? false, needsC0 = c0?.requiresGrad ?? false
+        let hasH0 = h0 != nil, hasC0 = c0 != nil
+        let variables = Tape.record(layerName, inputs: inputs, outputs: outputs) { grads in
+            guard let trace else { preconditionFailure("\(layerName): backward without a saved forward pass") }
+            let g = kernel.backward(trace: trace, parameters: values, dOutput: grads[0], dhN: grads[1],
+                                    dcN: grads.count > 2 ? grads[2] : nil, needsInput: needsInput,
+                                    needsH0: needsH0, needsC0: needsC0, needsParameter: needsParameter)
+            var inputGrads: [Tensor?] = [g.dInput]
+            if hasH0 { inputGrads.append(g.dh0) }
+            if hasC0 { inputGrads.append(g.dc0) }
+            return inputGrads + g.dParameters
+        }
+        return (variables[0], variables[1], variables.count > 2 ? variables[2] : nil)
+    }
+}

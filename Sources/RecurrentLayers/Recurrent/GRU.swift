@@ -1,0 +1,64 @@
+import RecurrentCore
+import RecurrentAutodiff
+
+/// A multi-layer gated recurrent unit over whole sequences, exact to `torch.nn.GRU`.
+///
+/// Per layer and direction, with gate blocks r, z, n stacked in that order:
+/// ```
+/// r = σ(W_ir x + b_ir + W_hr h + b_hr)        z = σ(W_iz x + b_iz + W_hz h + b_hz)
+/// n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
+/// h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}
+/// ```
+/// Shapes (D = 2 when bidirectional): input `(sequenceLength, batchSize, inputSize)`, or
+/// `(batchSize, sequenceLength, inputSize)` when `batchFirst`, or unbatched `(sequenceLength, inputSize)`;
+/// output `(sequenceLength, batchSize, D·hiddenSize)`; state `(numLayers·D, batchSize, hiddenSize)`.
+///
+/// Parameters: `weight_ih_l{k}` (3H, I_k), `weight_hh_l{k}` (3H, H), `bias_ih_l{k}`, `bias_hh_l{k}` (3H),
+/// with `_reverse` for the second direction. A call is one tape operation (BPTT in its backward);
+/// dropout between layers as in `LSTM`.
+public final class GRU: Module {
+    let core: FusedSequenceLayer
+    /// Dropout between layers is active only while training (the default, as in PyTorch).
+    public var isTraining = true
+
+    private init(core: FusedSequenceLayer) { self.core = core }
+
+    /// Creates a GRU whose parameters are drawn uniformly from ±1/√hiddenSize using `rng`.
+    /// - Throws: `ConfigurationError` naming the invalid argument.
+    public convenience init(inputSize: Int, hiddenSize: Int, numLayers: Int = 1, bias: Bool = true,
+                            batchFirst: Bool = false, dropout: Float = 0, bidirectional: Bool = false,
+                            using rng: inout RandomGenerator) throws {
+        let configuration = RecurrentLayerConfiguration(
+            cell: .gru, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, bias: bias,
+            batchFirst: batchFirst, dropout: dropout, bidirectional: bidirectional)
+        self.init(core: try FusedSequenceLayer(configuration: configuration, using: &rng))
+    }
+
+    /// Creates a GRU initialised from the process-wide generator `GlobalRandom`.
+    public convenience init(inputSize: Int, hiddenSize: Int, numLayers: Int = 1, bias: Bool = true,
+                            batchFirst: Bool = false, dropout: Float = 0, bidirectional: Bool = false) throws {
+        let configuration = RecurrentLayerConfiguration(
+            cell: .gru, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, bias: bias,
+            batchFirst: batchFirst, dropout: dropout, bidirectional: bidirectional)
+        self.init(core: try GlobalRandom.with { try FusedSequenceLayer(configuration: configuration, using: &$0) })
+    }
+
+    /// The hyper-parameters.
+    public var configuration: RecurrentLayerConfiguration { core.configuration }
+    public var inputSize: Int { configuration.inputSize }
+    public var hiddenSize: Int { configuration.hiddenSize }
+    public var numLayers: Int { configuration.numLayers }
+    public var bias: Bool { configuration.bias }
+    public var batchFirst: Bool { configuration.batchFirst }
+    public var dropout: Float { configuration.dropout }
+    public var bidirectional: Bool { configuration.bidirectional }
+
+    public var namedParameters: [(name: String, parameter: Parameter)] { core.namedParameters }
+
+    /// Runs the whole sequence. A nil `state` ((numLayers·D, batchSize, hiddenSize)) means zeros.
+    /// - Returns: the output of the last layer at every step and the final h of every layer and direction.
+    public func callAsFunction(_ input: Variable, state: Variable? = nil) -> (output: Variable, state: Variable) {
+        let result = core.run(input, h0: state, c0: nil, training: isTraining, layerName: "GRU")
+        return (result.output, result.h)
+    }
+}

@@ -1,0 +1,75 @@
+import RecurrentCore
+import RecurrentAutodiff
+
+/// A multi-layer long short-term memory layer over whole sequences, exact to `torch.nn.LSTM`, with
+/// optional peephole connections (Gers & Schmidhuber), which PyTorch lacks.
+///
+/// Per layer and direction, with gate blocks i, f, g, o stacked in that order:
+/// ```
+/// i = σ(W_ii x + b_ii + W_hi h + b_hi [+ w_ci ⊙ c_{t−1}])     f = σ(… [+ w_cf ⊙ c_{t−1}])
+/// g = tanh(W_ig x + b_ig + W_hg h + b_hg)                        c_t = f ⊙ c_{t−1} + i ⊙ g
+/// o = σ(W_io x + b_io + W_ho h + b_ho [+ w_co ⊙ c_t])           h_t = o ⊙ tanh(c_t)  (· W_hrᵀ with projSize > 0)
+/// ```
+/// Shapes (Hout = projSize when projSize > 0, else hiddenSize; D = 2 when bidirectional):
+/// - input `(sequenceLength, batchSize, inputSize)`, or `(batchSize, sequenceLength, inputSize)` when
+///   `batchFirst`, or unbatched `(sequenceLength, inputSize)`;
+/// - output `(sequenceLength, batchSize, D·Hout)` (batch first likewise);
+/// - state `h` `(numLayers·D, batchSize, Hout)`, `c` `(numLayers·D, batchSize, hiddenSize)`.
+///
+/// Parameters (PyTorch names, `_reverse` for the second direction): `weight_ih_l{k}` (4H, I_k),
+/// `weight_hh_l{k}` (4H, Hout), `bias_ih_l{k}`, `bias_hh_l{k}` (4H), `weight_hr_l{k}` (P, H),
+/// and with peepholes `weight_ci_l{k}`, `weight_cf_l{k}`, `weight_co_l{k}` (H).
+///
+/// A call is one tape operation whose backward runs BPTT over the whole stack. Between layers
+/// (not after the last) inverted dropout with probability `dropout` applies while `isTraining`,
+/// drawing its masks from `GlobalRandom`.
+public final class LSTM: Module {
+    let core: FusedSequenceLayer
+    /// Dropout between layers is active only while training (the default, as in PyTorch).
+    public var isTraining = true
+
+    private init(core: FusedSequenceLayer) { self.core = core }
+
+    /// Creates an LSTM whose parameters are drawn uniformly from ±1/√hiddenSize using `rng`.
+    /// - Throws: `ConfigurationError` naming the invalid argument (sizes not positive, `numLayers` < 1,
+    ///   `dropout` outside [0, 1], `projSize` outside 0..<hiddenSize).
+    public convenience init(inputSize: Int, hiddenSize: Int, numLayers: Int = 1, bias: Bool = true,
+                            batchFirst: Bool = false, dropout: Float = 0, bidirectional: Bool = false,
+                            projSize: Int = 0, peephole: Bool = false, using rng: inout RandomGenerator) throws {
+        let configuration = RecurrentLayerConfiguration(
+            cell: .lstm, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, bias: bias,
+            batchFirst: batchFirst, dropout: dropout, bidirectional: bidirectional, projSize: projSize, peephole: peephole)
+        self.init(core: try FusedSequenceLayer(configuration: configuration, using: &rng))
+    }
+
+    /// Creates an LSTM initialised from the process-wide generator `GlobalRandom`.
+    public convenience init(inputSize: Int, hiddenSize: Int, numLayers: Int = 1, bias: Bool = true,
+                            batchFirst: Bool = false, dropout: Float = 0, bidirectional: Bool = false,
+                            projSize: Int = 0, peephole: Bool = false) throws {
+        let configuration = RecurrentLayerConfiguration(
+            cell: .lstm, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, bias: bias,
+            batchFirst: batchFirst, dropout: dropout, bidirectional: bidirectional, projSize: projSize, peephole: peephole)
+        self.init(core: try GlobalRandom.with { try FusedSequenceLayer(configuration: configuration, using: &$0) })
+    }
+
+    /// The hyper-parameters.
+    public var configuration: RecurrentLayerConfiguration { core.configuration }
+    public var inputSize: Int { configuration.inputSize }
+    public var hiddenSize: Int { configuration.hiddenSize }
+    public var numLayers: Int { configuration.numLayers }
+    public var bias: Bool { configuration.bias }
+    public var batchFirst: Bool { configuration.batchFirst }
+    public var dropout: Float { configuration.dropout }
+    public var bidirectional: Bool { configuration.bidirectional }
+    public var projSize: Int { configuration.projSize }
+    public var peephole: Bool { configuration.peephole }
+
+    public var namedParameters: [(name: String, parameter: Parameter)] { core.namedParameters }
+
+    /// Runs the whole sequence. A nil `state` means the zero state.
+    /// - Returns: the output of the last layer at every step and the final state of every layer and direction.
+    public func callAsFunction(_ input: Variable, state: LSTMState? = nil) -> (output: Variable, state: LSTMState) {
+        let result = core.run(input, h0: state?.h, c0: state?.c, training: isTraining, layerName: "LSTM")
+        return (result.output, LSTMState(h: result.h, c: result.c!))
+    }
+}

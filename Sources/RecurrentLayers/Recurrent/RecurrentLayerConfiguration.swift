@@ -1,0 +1,115 @@
+import RecurrentCore
+
+/// The hyper-parameters of a fused whole-sequence recurrent layer (`RNN`, `LSTM`, `GRU`), named as
+/// PyTorch names its constructor arguments.
+///
+/// Sizes: `inputSize` (I), `hiddenSize` (H), `projSize` (P, 0 for none), `numLayers` (L) and the
+/// number of directions D (2 when bidirectional). The layer's output width per direction is
+/// `outputHiddenSize` (P when projecting, otherwise H).
+public struct RecurrentLayerConfiguration: Equatable, Sendable {
+    /// Which recurrence the layer runs.
+    public enum Cell: Equatable, Sendable {
+        /// `h' = act(W_ih x + b_ih + W_hh h + b_hh)`.
+        case rnn(RNNNonlinearity)
+        /// Gate blocks i, f, g, o (optionally with peepholes and a projection).
+        case lstm
+        /// Gate blocks r, z, n with the reset gate applied after `W_hn h + b_hn`.
+        case gru
+    }
+
+    public var cell: Cell
+    public var inputSize: Int
+    public var hiddenSize: Int
+    public var numLayers: Int
+    public var bias: Bool
+    public var batchFirst: Bool
+    /// Dropout probability applied to the outputs of every layer but the last while training.
+    public var dropout: Float
+    public var bidirectional: Bool
+    /// Size of the LSTM projection `h = (o ⊙ tanh c) · W_hrᵀ`; 0 means no projection.
+    public var projSize: Int
+    /// Whether the LSTM gates see the cell state (Gers & Schmidhuber peephole connections).
+    public var peephole: Bool
+
+    /// A configuration; call `validate()` before building kernels from it.
+    public init(cell: Cell, inputSize: Int, hiddenSize: Int, numLayers: Int = 1, bias: Bool = true,
+                batchFirst: Bool = false, dropout: Float = 0, bidirectional: Bool = false,
+                projSize: Int = 0, peephole: Bool = false) {
+        self.cell = cell
+        self.inputSize = inputSize
+        self.hiddenSize = hiddenSize
+        self.numLayers = numLayers
+        self.bias = bias
+        self.batchFirst = batchFirst
+        self.dropout = dropout
+        self.bidirectional = bidirectional
+        self.projSize = projSize
+        self.peephole = peephole
+    }
+
+    /// Throws a `ConfigurationError` naming the first invalid argument.
+    public func validate() throws {
+        try ConfigurationError.require(inputSize > 0, "inputSize", "must be positive, got \(inputSize)")
+        try ConfigurationError.require(hiddenSize > 0, "hiddenSize", "must be positive, got \(hiddenSize)")
+        try ConfigurationError.require(numLayers >= 1, "numLayers", "must be at least 1, got \(numLayers)")
+        try ConfigurationError.require(dropout >= 0 && dropout <= 1, "dropout",
+                                       "must be a probability in [0, 1], got \(dropout)")
+        try ConfigurationError.require(projSize >= 0 && projSize < hiddenSize, "projSize",
+                                       "must be in 0..<hiddenSize (\(hiddenSize)), got \(projSize)")
+        if cell != .lstm {
+            try ConfigurationError.require(projSize == 0, "projSize", "is only supported by LSTM, got \(projSize)")
+            try ConfigurationError.require(!peephole, "peephole", "is only supported by LSTM")
+        }
+    }
+
+    /// D: 2 when bidirectional, otherwise 1.
+    public var numDirections: Int { bidirectional ? 2 : 1 }
+
+    /// The width of `h` per direction: `projSize` when projecting, otherwise `hiddenSize`.
+    public var outputHiddenSize: Int { projSize > 0 ? projSize : hiddenSize }
+
+    /// The number of gate blocks G stacked in `weight_ih`/`weight_hh` (RNN 1, LSTM 4, GRU 3).
+    public var gateCount: Int {
+        switch cell {
+        case .rnn: return 1
+        case .lstm: return 4
+        case .gru: return 3
+        }
+    }
+
+    /// The input width of layer `layer`: `inputSize` for layer 0, `D · outputHiddenSize` above.
+    public func layerInputSize(_ layer: Int) -> Int {
+        layer == 0 ? inputSize : numDirections * outputHiddenSize
+    }
+
+    /// The state-dict name suffix of a layer and direction: `_l0`, `_l1_reverse`, ...
+    public func suffix(layer: Int, direction: Int) -> String {
+        "_l\(layer)" + (direction == 1 ? "_reverse" : "")
+    }
+
+    /// Every parameter's PyTorch name and shape, in state-dict order: per layer, per direction,
+    /// `weight_ih (G·H, I_k)`, `weight_hh (G·H, Hout)`, `bias_ih (G·H)`, `bias_hh (G·H)`,
+    /// `weight_hr (P, H)`, then the peephole diagonals `weight_ci`, `weight_cf`, `weight_co` (H).
+    public var parameterShapes: [(name: String, shape: [Int])] {
+        var result: [(name: String, shape: [Int])] = []
+        let gates = gateCount * hiddenSize
+        for layer in 0..<numLayers {
+            for direction in 0..<numDirections {
+                let s = suffix(layer: layer, direction: direction)
+                result.append(("weight_ih" + s, [gates, layerInputSize(layer)]))
+                result.append(("weight_hh" + s, [gates, outputHiddenSize]))
+                if bias {
+                    result.append(("bias_ih" + s, [gates]))
+                    result.append(("bias_hh" + s, [gates]))
+                }
+                if projSize > 0 { result.append(("weight_hr" + s, [projSize, hiddenSize])) }
+                if peephole {
+                    result.append(("weight_ci" + s, [hiddenSize]))
+                    result.append(("weight_cf" + s, [hiddenSize]))
+                    result.append(("weight_co" + s, [hiddenSize]))
+                }
+            }
+        }
+        return result
+    }
+}

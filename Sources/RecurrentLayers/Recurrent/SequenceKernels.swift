@@ -1,0 +1,357 @@
+import Foundation
+import RecurrentCore
+
+// Shared machinery of the fused whole-sequence kernels (RNN, LSTM, GRU).
+//
+// Sizes: T = sequenceLength, B = batchSize, I = input width of a layer, H = hiddenSize,
+// Hout = outputHiddenSize (projSize or H), G = gate count, D = number of directions.
+//
+// Every per-position buffer has one row per (t, b) in the *storage order of the input*: row
+// `t·B + b` for time-major input (T, B, ·) and `b·T + t` for batch-first input (B, T, ·). Layouts are
+// handled by strides, never by transposes: the B rows of one time step form a matrix whose rows are
+// `batchRowStride` rows apart, which BLAS reads and writes through its leading dimension.
+
+/// Heap storage for a kernel workspace or saved activation, freed with its last reference.
+/// Elements are uninitialised unless `zeroed`.
+final class FusedBuffer {
+    let pointer: UnsafeMutablePointer<Float>
+    let count: Int
+
+    init(count: Int, zeroed: Bool = false) {
+        self.count = count
+        pointer = FusedBufferPool.take(count: count)
+        if zeroed { pointer.initialize(repeating: 0, count: count) }
+    }
+
+    init(copying tensor: Tensor) {
+        count = tensor.count
+        pointer = FusedBufferPool.take(count: count)
+        tensor.scalars.withUnsafeBufferPointer { source in
+            if let base = source.baseAddress { pointer.initialize(from: base, count: count) }
+        }
+    }
+
+    deinit { FusedBufferPool.give(pointer, count: count) }
+
+    /// A copy of the contents as a tensor of `shape`.
+    func tensor(shape: [Int]) -> Tensor {
+        precondition(shape.reduce(1, *) == count, "FusedBuffer: shape \(shape) does not hold \(count) elements")
+        return Tensor(shape: shape) { out in
+            if let base = out.baseAddress { base.update(from: pointer, count: count) }
+        }
+    }
+}
+
+/// A small cache of recently freed large kernel buffers, so that repeated calls with the same shapes
+/// (every training step) reuse resident memory instead of page-faulting fresh allocations.
+/// Holds at most `limit` floats; buffers are matched by exact size, oldest evicted first.
+enum FusedBufferPool {
+    /// 16 Mi floats = 64 MiB.
+    static let limit = 16 << 20
+    /// Buffers smaller than this go straight to the allocator.
+    static let minimumCount = 16 << 10
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var free: [(count: Int, pointer: UnsafeMutablePointer<Float>)] = []
+    nonisolated(unsafe) private static var held = 0
+
+    static func take(count: Int) -> UnsafeMutablePointer<Float> {
+        if count >= minimumCount {
+            lock.lock()
+            if let i = free.lastIndex(where: { $0.count == count }) {
+                let entry = free.remove(at: i)
+                held -= entry.count
+                lock.unlock()
+                return entry.pointer
+            }
+            lock.unlock()
+        }
+        return .allocate(capacity: Swift.max(count, 1))
+    }
+
+    static func give(_ pointer: UnsafeMutablePointer<Float>, count: Int) {
+        guard count >= minimumCount && count <= limit else { return pointer.deallocate() }
+        lock.lock()
+        free.append((count, pointer))
+        held += count
+        var evicted: [UnsafeMutablePointer<Float>] = []
+        while held > limit {
+            let oldest = free.removeFirst()
+            held -= oldest.count
+            evicted.append(oldest.pointer)
+        }
+        lock.unlock()
+        for p in evicted { p.deallocate() }
+    }
+}
+
+/// The row arithmetic of a sequence batch in time-major or batch-first storage.
+struct SequenceGeometry {
+    let sequenceLength: Int
+    let batchSize: Int
+    let batchFirst: Bool
+
+    /// T · B, the number of rows in every per-position buffer.
+    var rows: Int { sequenceLength * batchSize }
+
+    /// The row of time step `t`, batch element `b`.
+    @inline(__always)
+    func row(_ t: Int, _ b: Int) -> Int { batchFirst ? b * sequenceLength + t : t * batchSize + b }
+
+    /// Rows between batch elements `b` and `b + 1` of one time step.
+    var batchRowStride: Int { batchFirst ? sequenceLength : 1 }
+
+    /// The time index of processing step `s` (reverse directions run backwards in time).
+    @inline(__always)
+    func time(step s: Int, reverse: Bool) -> Int { reverse ? sequenceLength - 1 - s : s }
+}
+
+/// Pointers to the parameters of one layer and direction (nil where the configuration has none).
+struct FusedDirectionWeights {
+    var weightIH: UnsafePointer<Float>      // (G·H, I)
+    var weightHH: UnsafePointer<Float>      // (G·H, Hout)
+    var biasIH: UnsafePointer<Float>?       // (G·H)
+    var biasHH: UnsafePointer<Float>?       // (G·H)
+    var weightHR: UnsafePointer<Float>?     // (P, H)
+    var weightCI: UnsafePointer<Float>?     // (H)
+    var weightCF: UnsafePointer<Float>?     // (H)
+    var weightCO: UnsafePointer<Float>?     // (H)
+}
+
+/// Where the gradients of one layer and direction go (nil where not needed). Each is written, not accumulated.
+struct FusedDirectionGradients {
+    var weightIH: UnsafeMutablePointer<Float>?
+    var weightHH: UnsafeMutablePointer<Float>?
+    var biasIH: UnsafeMutablePointer<Float>?
+    var biasHH: UnsafeMutablePointer<Float>?
+    var weightHR: UnsafeMutablePointer<Float>?
+    var weightCI: UnsafeMutablePointer<Float>?
+    var weightCF: UnsafeMutablePointer<Float>?
+    var weightCO: UnsafeMutablePointer<Float>?
+}
+
+/// Indices of one layer and direction's parameters in the flat parameter list.
+struct FusedParameterSlots {
+    var weightIH = -1, weightHH = -1, biasIH = -1, biasHH = -1, weightHR = -1
+    var weightCI = -1, weightCF = -1, weightCO = -1
+
+    var all: [Int] { [weightIH, weightHH, biasIH, biasHH, weightHR, weightCI, weightCF, weightCO].filter { $0 >= 0 } }
+
+    /// The slots of every layer and direction, `[layer][direction]`, following `parameterShapes`.
+    static func layout(of configuration: RecurrentLayerConfiguration) -> [[FusedParameterSlots]] {
+        var index = 0
+        func next() -> Int { defer { index += 1 }; return index }
+        return (0..<configuration.numLayers).map { _ in
+            (0..<configuration.numDirections).map { _ in
+                var s = FusedParameterSlots()
+                s.weightIH = next()
+                s.weightHH = next()
+                if configuration.bias { s.biasIH = next(); s.biasHH = next() }
+                if configuration.projSize > 0 { s.weightHR = next() }
+                if configuration.peephole { s.weightCI = next(); s.weightCF = next(); s.weightCO = next() }
+                return s
+            }
+        }
+    }
+
+    func weights(_ p: [UnsafePointer<Float>]) -> FusedDirectionWeights {
+        func optional(_ i: Int) -> UnsafePointer<Float>? { i >= 0 ? p[i] : nil }
+        return FusedDirectionWeights(
+            weightIH: p[weightIH], weightHH: p[weightHH], biasIH: optional(biasIH), biasHH: optional(biasHH),
+            weightHR: optional(weightHR), weightCI: optional(weightCI), weightCF: optional(weightCF),
+            weightCO: optional(weightCO))
+    }
+
+    func gradients(_ g: [FusedBuffer?]) -> FusedDirectionGradients {
+        func optional(_ i: Int) -> UnsafeMutablePointer<Float>? { i >= 0 ? g[i]?.pointer : nil }
+        return FusedDirectionGradients(
+            weightIH: optional(weightIH), weightHH: optional(weightHH), biasIH: optional(biasIH),
+            biasHH: optional(biasHH), weightHR: optional(weightHR), weightCI: optional(weightCI),
+            weightCF: optional(weightCF), weightCO: optional(weightCO))
+    }
+}
+
+/// Runs `body` with stable pointers to the scalars of every tensor (nested `withUnsafeBufferPointer`).
+func withScalarPointers<R>(_ tensors: [Tensor], _ body: ([UnsafePointer<Float>]) -> R) -> R {
+    var pointers: [UnsafePointer<Float>] = []
+    pointers.reserveCapacity(tensors.count)
+    func nest(_ i: Int) -> R {
+        if i == tensors.count { return body(pointers) }
+        return tensors[i].scalars.withUnsafeBufferPointer { buffer in
+            // A zero-size tensor has no base address; nothing reads through its pointer.
+            pointers.append(buffer.baseAddress ?? UnsafePointer(bitPattern: 0x10)!)
+            return nest(i + 1)
+        }
+    }
+    return nest(0)
+}
+
+/// What one direction's forward pass keeps for backward.
+struct FusedDirectionRecord {
+    /// Gate activations, rows × G·H (LSTM i,f,g,o after σ/tanh; GRU r,z,n; unused for RNN).
+    var gates: FusedBuffer?
+    /// LSTM cell states c_t, rows × H.
+    var cells: FusedBuffer?
+    /// LSTM with projection: o ⊙ tanh(c_t) before the projection, rows × H.
+    var unprojected: FusedBuffer?
+    /// GRU: W_hn h_{t−1} + b_hn, rows × H.
+    var hiddenN: FusedBuffer?
+}
+
+// MARK: - Small dense helpers (outside the time loops or per step, never allocating)
+
+/// Fills each of `rows` rows (width `width`, contiguous) with `a + b` (either may be nil: zeros).
+func fillRows(_ destination: UnsafeMutablePointer<Float>, rows: Int, width: Int,
+              _ a: UnsafePointer<Float>?, _ b: UnsafePointer<Float>?) {
+    for r in 0..<rows {
+        let d = destination + r * width
+        for j in 0..<width { d[j] = (a?[j] ?? 0) + (b?[j] ?? 0) }
+    }
+}
+
+/// `destination[j] += Σ_r source[r·stride + j]` over `rows` rows of width `width`.
+func addColumnSums(_ source: UnsafePointer<Float>, rows: Int, width: Int, stride: Int,
+                   into destination: UnsafeMutablePointer<Float>) {
+    for r in 0..<rows {
+        let s = source + r * stride
+        for j in 0..<width { destination[j] += s[j] }
+    }
+}
+
+/// Copies a (rows × width) block between strided matrices.
+@inline(__always)
+func copyBlock(_ source: UnsafePointer<Float>, sourceStride: Int,
+               _ destination: UnsafeMutablePointer<Float>, destinationStride: Int, rows: Int, width: Int) {
+    for r in 0..<rows {
+        (destination + r * destinationStride).update(from: source + r * sourceStride, count: width)
+    }
+}
+
+/// `C = A · Bᵀ + beta · C` for per-step products with `B` a weight stored (n, k): the shape of every
+/// recurrent product `h_{t−1} · W_hhᵀ`. Uses GEMV when there is one row (batch size 1).
+@inline(__always)
+func stepProduct(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, weight: UnsafePointer<Float>,
+                 beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    if m == 1 {
+        BLAS.gemv(transpose: false, rows: n, columns: k, a: weight, lda: k, x: a, beta: beta, y: c)
+    } else {
+        BLAS.gemm(transposeA: false, transposeB: true, m: m, n: n, k: k, a: a, lda: lda,
+                  b: weight, ldb: k, beta: beta, c: c, ldc: ldc)
+    }
+}
+
+/// `C = A · W + beta · C` with `W` stored (k, n): the shape of every backward product `dgates_t · W_hh`.
+@inline(__always)
+func stepProductUntransposed(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+                             weight: UnsafePointer<Float>, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    if m == 1 {
+        BLAS.gemv(transpose: true, rows: k, columns: n, a: weight, lda: n, x: a, beta: beta, y: c)
+    } else {
+        BLAS.gemm(transposeA: false, transposeB: false, m: m, n: n, k: k, a: a, lda: lda,
+                  b: weight, ldb: n, beta: beta, c: c, ldc: ldc)
+    }
+}
+
+/// The buffers and sizes one direction of one layer works on.
+struct FusedDirectionContext {
+    let geometry: SequenceGeometry
+    /// H.
+    let hiddenSize: Int
+    /// Hout: the width of h (projSize with a projection, else H).
+    let outputHiddenSize: Int
+    /// I of this layer.
+    let inputWidth: Int
+    /// D · Hout: the row width of the layer output.
+    let outputWidth: Int
+    /// This direction's first column in the layer output (d · Hout).
+    let column: Int
+    let reverse: Bool
+    /// The layer input, rows × I.
+    let input: UnsafePointer<Float>
+    /// The layer output, rows × D·Hout (written by forward, read by backward).
+    let output: UnsafeMutablePointer<Float>
+    /// The initial h of this direction, B × Hout.
+    let h0: UnsafePointer<Float>
+    /// The initial c of this direction (LSTM), B × H.
+    let c0: UnsafePointer<Float>?
+
+    /// h_{t−1} for processing step `s` (h0 at s = 0) and its row stride.
+    @inline(__always)
+    func previousH(step s: Int) -> (UnsafePointer<Float>, Int) {
+        if s == 0 { return (h0, outputHiddenSize) }
+        let t = geometry.time(step: s - 1, reverse: reverse)
+        return (UnsafePointer(output + geometry.row(t, 0) * outputWidth + column), geometry.batchRowStride * outputWidth)
+    }
+
+    /// The gates input projection for all steps at once: `rows × width` = X · W_ihᵀ + biasA + biasB.
+    func hoistInputProjection(weightIH: UnsafePointer<Float>, biasA: UnsafePointer<Float>?,
+                              biasB: UnsafePointer<Float>?, width: Int, into gates: UnsafeMutablePointer<Float>) {
+        let rows = geometry.rows
+        let hasBias = biasA != nil || biasB != nil
+        if hasBias { fillRows(gates, rows: rows, width: width, biasA, biasB) }
+        BLAS.gemm(transposeA: false, transposeB: true, m: rows, n: width, k: inputWidth,
+                  a: input, lda: inputWidth, b: weightIH, ldb: inputWidth,
+                  beta: hasBias ? 1 : 0, c: gates, ldc: width)
+    }
+
+    /// Rows × Hout matrix whose row (t, b) holds h_{t−1} of batch element b (h0 for the first step),
+    /// so that `Σ_t dgates_tᵀ · h_{t−1}` is one GEMM.
+    func previousHiddenMatrix() -> FusedBuffer {
+        let g = geometry, width = outputHiddenSize
+        let result = FusedBuffer(count: g.rows * width)
+        for s in 0..<g.sequenceLength {
+            let t = g.time(step: s, reverse: reverse)
+            let (source, stride) = previousH(step: s)
+            copyBlock(source, sourceStride: stride, result.pointer + g.row(t, 0) * width,
+                      destinationStride: g.batchRowStride * width, rows: g.batchSize, width: width)
+        }
+        return result
+    }
+
+    /// Copies h of the last processed step into `hN` (B × Hout).
+    func copyFinalHidden(into hN: UnsafeMutablePointer<Float>) {
+        let (source, stride) = previousH(step: geometry.sequenceLength)
+        copyBlock(source, sourceStride: stride, hN, destinationStride: outputHiddenSize,
+                  rows: geometry.batchSize, width: outputHiddenSize)
+    }
+
+    /// `dh += dOutput` of time step `t` for this direction (dh is B × Hout).
+    @inline(__always)
+    func addOutputGradient(_ dOutput: UnsafePointer<Float>, time t: Int, into dh: UnsafeMutablePointer<Float>) {
+        let width = outputHiddenSize
+        for b in 0..<geometry.batchSize {
+            let source = dOutput + geometry.row(t, b) * outputWidth + column
+            let destination = dh + b * width
+            for j in 0..<width { destination[j] += source[j] }
+        }
+    }
+
+    /// After BPTT: dW_ih = dGatesᵀ · X, dW_hh = dGatesHᵀ · H_prev, bias gradients as column sums,
+    /// and dInput += dGates · W_ih. `dGatesHidden` differs from `dGates` only for GRU.
+    func finishBackward(dGates: UnsafePointer<Float>, dGatesHidden: UnsafePointer<Float>, width: Int,
+                        weightIH: UnsafePointer<Float>, gradients: FusedDirectionGradients,
+                        dInput: UnsafeMutablePointer<Float>?) {
+        let rows = geometry.rows
+        if let dW = gradients.weightIH {
+            BLAS.gemm(transposeA: true, transposeB: false, m: width, n: inputWidth, k: rows,
+                      a: dGates, lda: width, b: input, ldb: inputWidth, beta: 0, c: dW, ldc: inputWidth)
+        }
+        if let dW = gradients.weightHH {
+            let previous = previousHiddenMatrix()
+            BLAS.gemm(transposeA: true, transposeB: false, m: width, n: outputHiddenSize, k: rows,
+                      a: dGatesHidden, lda: width, b: previous.pointer, ldb: outputHiddenSize,
+                      beta: 0, c: dW, ldc: outputHiddenSize)
+        }
+        if let db = gradients.biasIH {
+            db.initialize(repeating: 0, count: width)
+            addColumnSums(dGates, rows: rows, width: width, stride: width, into: db)
+        }
+        if let db = gradients.biasHH {
+            db.initialize(repeating: 0, count: width)
+            addColumnSums(dGatesHidden, rows: rows, width: width, stride: width, into: db)
+        }
+        if let dInput {
+            BLAS.gemm(transposeA: false, transposeB: false, m: rows, n: inputWidth, k: width,
+                      a: dGates, lda: width, b: weightIH, ldb: inputWidth, beta: 1, c: dInput, ldc: inputWidth)
+        }
+    }
+}
