@@ -1,0 +1,69 @@
+import RecurrentCore
+import RecurrentAutodiff
+
+/// The carried state of any fused recurrent layer: `h` `(numLayers·D, batchSize, Hout)` and, for
+/// LSTM, `c` `(numLayers·D, batchSize, hiddenSize)`.
+public struct RecurrentLayerState {
+    public var h: Variable
+    public var c: Variable?
+
+    public init(h: Variable, c: Variable? = nil) {
+        self.h = h
+        self.c = c
+    }
+
+    /// The same values cut from the graph: truncated BPTT carries the state, not its history.
+    public func detached() -> RecurrentLayerState { RecurrentLayerState(h: h.detached(), c: c?.detached()) }
+}
+
+/// `RNN`, `LSTM` and `GRU` behind one interface, for models that choose the cell at run time.
+public protocol RecurrentLayer: Module {
+    /// The hyper-parameters (cell kind, sizes, layers, directions, layout).
+    var configuration: RecurrentLayerConfiguration { get }
+    /// Runs the whole sequence; a nil state means the zero state.
+    func run(_ input: Variable, state: RecurrentLayerState?) -> (output: Variable, state: RecurrentLayerState)
+}
+
+extension RNN: RecurrentLayer {
+    public func run(_ input: Variable, state: RecurrentLayerState?) -> (output: Variable, state: RecurrentLayerState) {
+        let (output, h) = self(input, state: state?.h)
+        return (output, RecurrentLayerState(h: h))
+    }
+}
+
+extension GRU: RecurrentLayer {
+    public func run(_ input: Variable, state: RecurrentLayerState?) -> (output: Variable, state: RecurrentLayerState) {
+        let (output, h) = self(input, state: state?.h)
+        return (output, RecurrentLayerState(h: h))
+    }
+}
+
+extension LSTM: RecurrentLayer {
+    public func run(_ input: Variable, state: RecurrentLayerState?) -> (output: Variable, state: RecurrentLayerState) {
+        let initial = state.map { s -> LSTMState in
+            precondition(s.c != nil, "LSTM: the initial state needs both h and c")
+            return LSTMState(h: s.h, c: s.c!)
+        }
+        let (output, final) = self(input, state: initial)
+        return (output, RecurrentLayerState(h: final.h, c: final.c))
+    }
+}
+
+/// Builds the layer that `configuration` describes, drawing its parameters from `rng`.
+/// - Throws: `ConfigurationError` naming an invalid argument.
+public func makeRecurrentLayer(_ configuration: RecurrentLayerConfiguration,
+                               using rng: inout RandomGenerator) throws -> any RecurrentLayer {
+    let c = configuration
+    switch c.cell {
+    case .rnn(let nonlinearity):
+        return try RNN(inputSize: c.inputSize, hiddenSize: c.hiddenSize, numLayers: c.numLayers, nonlinearity: nonlinearity,
+                       bias: c.bias, batchFirst: c.batchFirst, dropout: c.dropout, bidirectional: c.bidirectional, using: &rng)
+    case .lstm:
+        return try LSTM(inputSize: c.inputSize, hiddenSize: c.hiddenSize, numLayers: c.numLayers, bias: c.bias,
+                        batchFirst: c.batchFirst, dropout: c.dropout, bidirectional: c.bidirectional,
+                        projSize: c.projSize, peephole: c.peephole, using: &rng)
+    case .gru:
+        return try GRU(inputSize: c.inputSize, hiddenSize: c.hiddenSize, numLayers: c.numLayers, bias: c.bias,
+                       batchFirst: c.batchFirst, dropout: c.dropout, bidirectional: c.bidirectional, using: &rng)
+    }
+}
