@@ -132,22 +132,17 @@ final class PyTorchFixtureTests: XCTestCase {
         }
         let vocab = try int("vocab"), hidden = try int("hidden"), numLayers = try int("num_layers")
         var rng = RandomGenerator(seed: 0)
-        let embedding = try Embedding(count: vocab, dimension: hidden, using: &rng)
-        let lstm = try LSTM(inputSize: hidden, hiddenSize: hidden, numLayers: numLayers, batchFirst: true, using: &rng)
-        let head = try Linear(inputSize: hidden, outputSize: vocab, using: &rng)
-        let parameters = prefixed("embedding", embedding.namedParameters) + prefixed("lstm", lstm.namedParameters)
-            + prefixed("head", head.namedParameters)
+        // The library's LanguageModel is exactly this PyTorch module (Embedding → LSTM → Linear).
+        let model = try LanguageModel(.init(cell: .lstm, vocabularySize: vocab, embeddingSize: hidden,
+                                            hiddenSize: hidden, numLayers: numLayers), using: &rng)
+        model.isTraining = false
+        let parameters = model.namedParameters
         let stateDict = fixture.parameters(prefix: "model.")
         XCTAssertEqual(Set(stateDict.keys), Set(parameters.map(\.name)), "fixture \(fixture.name): parameter names")
-        for (name, parameter) in parameters {
-            guard let value = stateDict[name], value.shape == parameter.shape else {
-                throw FixtureProblem(fixture: fixture.name, reason: "parameter \(name) missing or of another shape")
-            }
-            parameter.value = value
-        }
+        try model.loadStateDict(stateDict)
         let input = try fixture.file.integers("input"), target = try fixture.file.integers("target")
-        let (output, _) = lstm(embedding(input.values, shape: input.shape))
-        let logits = head(output)
+        XCTAssertEqual(input.shape.count, 2, "fixture \(fixture.name): input must be (batch, time)")
+        let (logits, _) = model(input.values, batchSize: input.shape[0], sequenceLength: input.shape[1])
         let tag = "fixture \(fixture.name)"
         assertMatches(logits.value, try fixture.tensor("logits"), "\(tag) logits")
         let loss = crossEntropy(logits: logits, targets: target.values)
