@@ -25,9 +25,11 @@ struct DemoCommand: ParsableCommand {
     }
 
     func run() throws {
-        try printWorkedExamples()
-        print("")
-        try trainDelayedEcho()
+        try Console.reportingErrors {
+            try printWorkedExamples()
+            print("")
+            try trainDelayedEcho()
+        }
     }
 
     /// The two forward-propagation examples of ../shared/reference/01 (values printed to two decimals).
