@@ -138,15 +138,28 @@ final class ArchitectureNARXTests: XCTestCase {
         S.assertClose(Tensor(impulse), [0, 0.2, 0.32, 1.6 * 0.32 - 0.8 * 0.2])
     }
 
-    /// Identifies y(n+1) = 0.5 y(n) + 0.3 u(n) y(n−1) + u(n)³ by open-loop (teacher-forced)
-    /// training, then predicts 48 steps in closed loop on fresh sequences from 2 observed outputs.
+    /// Closed- and open-loop errors of an identified system, with the trivial baselines.
+    struct IdentificationResult {
+        /// One-step-ahead (teacher-forced) MSE.
+        var openLoopMSE: Float
+        /// MSE of the 48-step closed-loop prediction from 2 observed outputs.
+        var closedLoopMSE: Float
+        /// Predicting the mean of the targets: their variance.
+        var meanBaselineMSE: Float
+        /// Predicting the last observed output y(1) for every future step.
+        var persistenceBaselineMSE: Float
+    }
+
+    /// Identifies `system` by open-loop (teacher-forced) training, then predicts 48 steps in closed
+    /// loop on 64 fresh sequences from 2 observed outputs.
     ///
-    /// Hyper-parameters: delay 2, hiddenSize 16, tanh; Adam, learningRate 0.03; 600 steps of 16
-    /// sequences of 50 steps (inputs uniform in ±1); seeds 1 (model and data) and 2 (test data).
-    func testLearnsNonlinearSystemAndPredictsInClosedLoop() throws {
-        var rng = RandomGenerator(seed: 1)
-        let task = try SystemIdentificationTask(system: .bilinearCubic, sequenceLength: 50)
-        let narx = try NARXNetwork(inputSize: 1, outputSize: 1, delay: 2, hiddenSize: 16, using: &rng)
+    /// Hyper-parameters: delay 2, hiddenSize 32, tanh; Adam, learningRate 0.03; 600 steps of 16
+    /// sequences of 50 steps (inputs uniform in ±1, washout 20); `seed` draws the model and the
+    /// training data, `testSeed` the test data.
+    static func identify(_ system: SystemIdentificationTask.System, seed: UInt64, testSeed: UInt64) throws -> IdentificationResult {
+        var rng = RandomGenerator(seed: seed)
+        let task = try SystemIdentificationTask(system: system, sequenceLength: 50)
+        let narx = try NARXNetwork(inputSize: 1, outputSize: 1, delay: 2, hiddenSize: 32, using: &rng)
         let optimizer = try Adam(narx.parameters, learningRate: 0.03)
         for _ in 0..<600 {
             let batch = task.batch(size: 16, using: &rng)
@@ -157,27 +170,35 @@ final class ArchitectureNARXTests: XCTestCase {
             optimizer.step()
         }
 
-        var testRng = RandomGenerator(seed: 2)
+        var testRng = RandomGenerator(seed: testSeed)
         let test = task.batch(size: 64, using: &testRng)
         let truth = test.outputs.rows(2..<50)
         let (openMSE, closedMSE) = GradientMode.withoutGradients {
             (mseLoss(narx.openLoop(inputs: Variable(test.inputs), outputs: Variable(test.outputs)), truth).value.scalar,
              mseLoss(narx.closedLoop(inputs: Variable(test.inputs), warmUpOutputs: Variable(test.outputs.rows(0..<2))), truth).value.scalar)
         }
-        // Baselines: the mean of the targets (MSE = their variance), and persistence of y(1).
         let mean = truth.mean()
         let meanMSE = truth.scalars.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(truth.count)
         var persistence: Float = 0
-        for n in 0..<48 { for b in 0..<64 {
-            let d = truth.scalars[n * 64 + b] - test.outputs.scalars[1 * 64 + b]
-            persistence += d * d
-        } }
-        persistence /= Float(truth.count)
+        for n in 0..<48 {
+            for b in 0..<64 {
+                let d = truth.scalars[n * 64 + b] - test.outputs.scalars[1 * 64 + b]
+                persistence += d * d
+            }
+        }
+        return IdentificationResult(openLoopMSE: openMSE, closedLoopMSE: closedMSE, meanBaselineMSE: meanMSE,
+                                    persistenceBaselineMSE: persistence / Float(truth.count))
+    }
+
+    /// y(n+1) = 0.5 y(n) + 0.3 u(n) y(n−1) + u(n)³, seeds 1 (model and data) and 2 (test data).
+    func testLearnsNonlinearSystemAndPredictsInClosedLoop() throws {
+        let r = try Self.identify(.bilinearCubic, seed: 1, testSeed: 2)
         print(String(format: "NARX bilinearCubic: open-loop MSE %.5f, closed-loop (48 steps) MSE %.5f; baselines: mean %.4f, persistence %.4f",
-                     openMSE, closedMSE, meanMSE, persistence))
-        // Seed 1 reaches about 0.3% of the variance in closed loop; the bounds leave a factor 3.
-        XCTAssertLessThan(openMSE, 0.005 * meanMSE)
-        XCTAssertLessThan(closedMSE, 0.01 * meanMSE)
-        XCTAssertLessThan(closedMSE, 0.01 * persistence)
+                     r.openLoopMSE, r.closedLoopMSE, r.meanBaselineMSE, r.persistenceBaselineMSE))
+        // Seed 1 reaches about 0.2% of the variance in closed loop (the worst of seeds 1-10, 1.25%:
+        // ArchitectureFullRunTests); the bounds leave a factor 4.
+        XCTAssertLessThan(r.openLoopMSE, 0.005 * r.meanBaselineMSE)
+        XCTAssertLessThan(r.closedLoopMSE, 0.01 * r.meanBaselineMSE)
+        XCTAssertLessThan(r.closedLoopMSE, 0.01 * r.persistenceBaselineMSE)
     }
 }

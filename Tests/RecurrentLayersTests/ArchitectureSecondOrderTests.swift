@@ -133,23 +133,24 @@ final class ArchitectureSecondOrderTests: XCTestCase {
 
     /// Trains on balanced strings of length 0–10 and returns the network and the epochs used.
     ///
-    /// Hyper-parameters (shared by the Tomita tests): stateSize 4, inputs {0, 1, end marker} one-hot,
-    /// bias on, readout state neuron 0 (its last pre-activation is the logit), binary cross-entropy;
-    /// Adam, learningRate 0.05. Each epoch draws 8 accepted and 8 rejected strings of every length
-    /// 0–10 (uniform within each class) and takes one step per length. Every 5 epochs all 2047
-    /// strings of length ≤ 10 are classified; once all are right, 50 more epochs widen the margins.
-    /// At most 300 epochs.
-    static func trainOnTomita(_ grammar: TomitaGrammar, seed: UInt64) throws -> (network: SecondOrderRecurrentNetwork, epochs: Int) {
+    /// Hyper-parameters (shared by the Tomita tests): `stateSize` 4, inputs {0, 1, end marker}
+    /// one-hot, bias on, readout state neuron 0 (its last pre-activation is the logit), binary
+    /// cross-entropy; Adam, learningRate 0.05. Each epoch draws `perClass` (8) accepted and as many
+    /// rejected strings of every length 0–10 (uniform within each class) and takes one step per
+    /// length. Every 5 epochs all 2047 strings of length ≤ 10 are classified; once all are right,
+    /// 50 more epochs widen the margins. At most 300 epochs.
+    static func trainOnTomita(_ grammar: TomitaGrammar, seed: UInt64, stateSize: Int = 4,
+                              perClass: Int = 8) throws -> (network: SecondOrderRecurrentNetwork, epochs: Int) {
         var rng = RandomGenerator(seed: seed)
         let task = TomitaTask(grammar: grammar)
-        let network = try SecondOrderRecurrentNetwork(stateSize: 4, inputSize: 3, using: &rng)
+        let network = try SecondOrderRecurrentNetwork(stateSize: stateSize, inputSize: 3, using: &rng)
         let optimizer = try Adam(network.parameters, learningRate: 0.05)
         var everyShortString = [TomitaExample]()
         for length in 0...10 { everyShortString += try task.allExamples(length: length) }
         var epochs = 0, epochsSinceAllRight: Int?
         while epochs < 300 {
             epochs += 1
-            let examples = try task.balancedExamples(lengths: 0...10, perClass: 8, using: &rng)
+            let examples = try task.balancedExamples(lengths: 0...10, perClass: perClass, using: &rng)
             for group in TomitaTask.groupedByLength(examples) {
                 optimizer.zeroGrad()
                 let logits = network.acceptanceLogits(strings: group.examples.map { TomitaTask.encoded($0.string) })
