@@ -126,6 +126,18 @@ final class GenerationTests: XCTestCase {
 
     // MARK: Prime handling
 
+    func testLongPrimeRunInWindowsEqualsOneCallOverTheWholeSequence() throws {
+        let (model, vocabulary) = try characterSetup()
+        let prime = String(repeating: F.text, count: 2 * TextGenerator.primeWindow / F.text.count + 1)
+        XCTAssertGreaterThan(prime.count, 2 * TextGenerator.primeWindow)
+        let result = try TextGenerator(model: model, vocabulary: vocabulary, options: .init(temperature: 0))
+            .generate(prime: prime, length: 20)
+        XCTAssertEqual(result.contextIDs.count, prime.count)
+        assertGreedy(result, model: model)
+        XCTAssertEqual(result.logProbability, F.logProbability(of: result.ids, after: result.contextIDs, model: model),
+                       accuracy: 1e-4)
+    }
+
     func testPrimeWithUnknownCharacterIsAVocabularyError() throws {
         let (model, vocabulary) = try characterSetup()
         let generator = try TextGenerator(model: model, vocabulary: vocabulary)

@@ -5,8 +5,8 @@ import RecurrentLayers
 
 /// Generates text from a `LanguageModel`: samples, greedy decoding or beam search.
 ///
-/// A call to `generate` encodes the prime with the vocabulary, runs it through the model in one call
-/// (batch 1) to warm the state, then produces `length` tokens one at a time with the state carried,
+/// A call to `generate` encodes the prime with the vocabulary, runs it through the model (batch 1,
+/// one call per `primeWindow` tokens) to warm the state, then produces `length` tokens one at a time with the state carried,
 /// feeding each chosen token back (batch 1, sequence length 1). Each token is passed to the `onToken`
 /// callback as soon as it is chosen, so a caller can stream the text; the library prints nothing.
 ///
@@ -150,15 +150,33 @@ public final class TextGenerator {
         }
     }
 
+    /// Prime windows: a long prime runs in windows of this many tokens with the state carried (the
+    /// same computation as one call, with memory bounded by the window instead of the prime).
+    public static let primeWindow = 256
+
+    /// Runs the (non-empty) context through the model from the zero state.
+    /// - Returns: the logits of the last window `(1, n, V)`, the state after the context, and the row
+    ///   of the logits that predicts the first generated token.
+    private func warm(_ context: [Int]) -> (logits: Variable, state: RecurrentLayerState, row: Int) {
+        var start = 0
+        var state: RecurrentLayerState? = nil
+        while true {
+            let end = min(start + Self.primeWindow, context.count)
+            let (logits, next) = model(Array(context[start..<end]), batchSize: 1, sequenceLength: end - start, state: state)
+            if end == context.count { return (logits, next, end - start - 1) }
+            state = next
+            start = end
+        }
+    }
+
     /// Sampling and greedy decoding: one model call per token, batch 1, state carried.
     private func sample(context: [Int], length: Int,
                         emit: (Int) throws -> Void) throws -> (ids: [Int], logProbability: Double) {
         let V = vocabulary.count
         var ids: [Int] = []
-        ids.reserveCapacity(length)
+        ids.reserveCapacity(min(length, 1 << 16))
         var logProbability = 0.0
-        var (logits, state) = model(context, batchSize: 1, sequenceLength: context.count)
-        var row = context.count - 1
+        var (logits, state, row) = warm(context)
         for step in 0..<length {
             let choice = logits.value.scalars.withUnsafeBufferPointer { l in
                 sampler.choose(l.baseAddress! + row * V, using: &random)
@@ -177,9 +195,8 @@ public final class TextGenerator {
 
     /// Beam search: all live hypotheses run as one batch; the states follow their hypotheses.
     private func beamSearch(context: [Int], length: Int, width: Int) throws -> (ids: [Int], logProbability: Double) {
-        var (logits, state) = model(context, batchSize: 1, sequenceLength: context.count)
+        var (logits, state, firstRow) = warm(context)
         var search = BeamSearch(vocabularySize: vocabulary.count, width: width)
-        var firstRow = context.count - 1
         for step in 0..<length {
             let ok = logits.value.scalars.withUnsafeBufferPointer { l in
                 search.expand(logits: l.baseAddress! + firstRow * vocabulary.count)
@@ -209,7 +226,8 @@ private struct TokenRenderer {
         self.vocabulary = vocabulary
         self.tokenBytes = tokenBytes
         self.length = length
-        bytes.reserveCapacity(length * (vocabulary.level == .word ? 8 : 1))
+        // Bounded: a huge `length` must not allocate up front.
+        bytes.reserveCapacity(min(length, 1 << 16) * (vocabulary.level == .word ? 8 : 1))
     }
 
     mutating func render(_ id: Int) -> GeneratedToken {
