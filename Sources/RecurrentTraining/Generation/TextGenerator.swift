@@ -6,9 +6,10 @@ import RecurrentLayers
 /// Generates text from a `LanguageModel`: samples, greedy decoding or beam search.
 ///
 /// A call to `generate` encodes the prime with the vocabulary, runs it through the model (batch 1,
-/// one call per `primeWindow` tokens) to warm the state, then produces `length` tokens one at a time with the state carried,
-/// feeding each chosen token back (batch 1, sequence length 1). Each token is passed to the `onToken`
-/// callback as soon as it is chosen, so a caller can stream the text; the library prints nothing.
+/// one call per `primeWindow` tokens) to warm the state, then produces `length` tokens one at a time
+/// with the state carried, feeding each chosen token back (batch 1, sequence length 1). Each token is
+/// passed to the `onToken` callback as soon as it is chosen, so a caller can stream the text; the
+/// library prints nothing. The prime itself is not passed to `onToken` nor included in the result.
 ///
 /// Decoding (see `Options`):
 /// - **sampling** (the default): a draw from softmax(logits / temperature), optionally restricted to
