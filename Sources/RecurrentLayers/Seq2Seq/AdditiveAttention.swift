@@ -116,7 +116,7 @@ public final class AdditiveAttention: Module {
                      "AdditiveAttention: query must be (batchSize, \(querySize)) and keys (sourceLength, batchSize, \(attentionSize)), got \(s.shape) and \(keys.shape)")
         let sourceLength = keys.shape[0], batchSize = keys.shape[1]
         let q = query(s)
-        let field = (keys + Variable.stacked(Array(repeating: q, count: sourceLength))).tanh()
+        let field = addingToEveryStep(keys, q).tanh()
         var e = score(field).reshaped([sourceLength, batchSize]).transposed()
         if let lengths {
             precondition(lengths.count == batchSize && lengths.allSatisfy { $0 >= 1 && $0 <= sourceLength },
@@ -146,5 +146,28 @@ public final class AdditiveAttention: Module {
                      "AdditiveAttention: values must be (sourceLength, batchSize, \(keySize)) matching keys \(keys.shape), got \(values.shape)")
         let weights = scores(query: s, projectedKeys: keys, lengths: lengths).softmax()
         return (weightedSum(values, weights: weights), weights)
+    }
+}
+
+/// `x[t] + y` for every step t: `(sequenceLength, batchSize, size) + (batchSize, size)`.
+/// Backward: `dX = dOutput`, `dY = Σ_t dOutput[t]`.
+func addingToEveryStep(_ x: Variable, _ y: Variable) -> Variable {
+    let xv = x.value, yv = y.value
+    precondition(xv.rank == 3 && Array(xv.shape.dropFirst()) == yv.shape,
+                 "addingToEveryStep: \(yv.shape) does not match the steps of \(xv.shape)")
+    let n = yv.count
+    let output = Tensor(shape: xv.shape) { out in
+        xv.scalars.withUnsafeBufferPointer { x in
+            yv.scalars.withUnsafeBufferPointer { y in
+                var base = 0
+                while base < x.count {
+                    for i in 0..<n { out[base + i] = x[base + i] + y[i] }
+                    base += n
+                }
+            }
+        }
+    }
+    return Tape.record("addingToEveryStep", inputs: [x, y], output: output) { g in
+        [x.requiresGrad ? g : nil, y.requiresGrad ? g.sumLeading(to: yv.shape) : nil]
     }
 }
