@@ -30,9 +30,7 @@ import RecurrentAutodiff
 /// `output.bias`.
 public final class EncoderDecoder: Module {
     /// The recurrent cell of the encoder and the decoder.
-    public enum Cell: String, Codable, CaseIterable, Sendable {
-        case gru, lstm
-    }
+    public typealias Cell = GatedCellKind
 
     public struct Configuration: Codable, Equatable, Sendable {
         public var sourceVocabularySize: Int
@@ -395,12 +393,17 @@ struct CellState {
     }
 }
 
+/// The gated cell of a model built on the step-by-step cells (`GRUCell`, `LSTMCell`).
+public enum GatedCellKind: String, Codable, CaseIterable, Sendable {
+    case gru, lstm
+}
+
 /// A GRU or LSTM cell behind one interface.
 enum CellBox {
     case gru(GRUCell)
     case lstm(LSTMCell)
 
-    init(_ kind: EncoderDecoder.Cell, inputSize: Int, hiddenSize: Int, using rng: inout RandomGenerator) throws {
+    init(_ kind: GatedCellKind, inputSize: Int, hiddenSize: Int, using rng: inout RandomGenerator) throws {
         switch kind {
         case .gru: self = .gru(try GRUCell(inputSize: inputSize, hiddenSize: hiddenSize, using: &rng))
         case .lstm: self = .lstm(try LSTMCell(inputSize: inputSize, hiddenSize: hiddenSize, using: &rng))
