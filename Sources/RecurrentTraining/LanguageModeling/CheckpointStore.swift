@@ -65,15 +65,18 @@ public enum CheckpointWriteStage: Equatable, Sendable, CustomStringConvertible {
 ///    written atomically and flushed (`AtomicFile`);
 /// 2. the directory is flushed and renamed to a name that no pointer uses (`step-00000400`, or
 ///    `step-00000400-2` ... if that exists), and `checkpoints/` is flushed;
-/// 3. the `latest` pointer, then (if the checkpoint is the new best) the `best` pointer, is replaced
-///    atomically (`AtomicFile`: a temporary file renamed over the old one);
+/// 3. if the checkpoint is the new best, the `best` pointer, then the `latest` pointer, is replaced
+///    atomically (`AtomicFile`: a temporary file renamed over the old one). `best` goes first so that
+///    whenever `latest` exists, `best` does too (with a validation part); a crash between the two
+///    leaves `best` one checkpoint ahead of `latest`, which is harmless: training is deterministic,
+///    so the run resumed from `latest` reaches the same checkpoint again and re-points `best` to it;
 /// 4. every entry that no pointer names is removed: older checkpoints and the leftovers of an
 ///    interrupted write (temporary directories and files). An entry is first renamed to a hidden
 ///    `.trash-…` name, so that a half-deleted checkpoint never keeps a `step-…` name.
 /// 5. `metrics.csv` and `loss.svg` are rewritten atomically from the checkpoint's history.
 ///
 /// Before step 3 the old pointers still name the previous, complete checkpoints; after it they name
-/// the new one. One writer per run directory.
+/// the new one. One writer per run directory. `faultInjection` lets tests stop the write after any stage.
 public final class CheckpointStore {
     /// The run directory (`--out`).
     public let runDirectory: URL
@@ -162,12 +165,12 @@ public final class CheckpointStore {
         Self.synchronize(checkpoints.path)
         try faultInjection?(.renamedDirectory)
 
-        try AtomicFile.write(Data((name + "\n").utf8), to: pointerURL(.latest))
-        try faultInjection?(.updatedPointer(.latest))
         if isBest {
             try AtomicFile.write(Data((name + "\n").utf8), to: pointerURL(.best))
             try faultInjection?(.updatedPointer(.best))
         }
+        try AtomicFile.write(Data((name + "\n").utf8), to: pointerURL(.latest))
+        try faultInjection?(.updatedPointer(.latest))
 
         try prune()
         try writeRunFiles(history: history)
