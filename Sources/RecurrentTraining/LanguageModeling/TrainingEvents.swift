@@ -184,7 +184,7 @@ public struct TrainingMetricsRow: Codable, Equatable, Sendable {
             return String(format: "%.\(digits)f", value)
         }
         return [String(step), number(epoch, 4), number(trainLoss, 6), number(validationLoss, 6),
-                number(validationBitsPerToken, 6), number(tokensPerSecond, 1), number(trainingSeconds, 3),
+                number(validationBitsPerToken, 6), number(tokensPerSecond, 1), number(trainingSeconds, 6),
                 "\(learningRate)"].joined(separator: ",")
     }
 }
