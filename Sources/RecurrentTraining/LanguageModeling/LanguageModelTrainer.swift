@@ -63,7 +63,8 @@ public final class LanguageModelTrainer {
     public let checkpointStore: CheckpointStore?
     /// See `SampleHook`; nil: no samples.
     public var sampleHook: SampleHook?
-    /// Set it (from any thread) to stop training cleanly after the current step.
+    /// Request a stop through it (from any thread) to end training cleanly after the current step;
+    /// a request made before `train` is called ends it before the first step. Cleared when honoured.
     public let stopRequest = StopRequest()
     /// True when the trainer continues a checkpoint.
     public let isResumed: Bool
@@ -171,7 +172,6 @@ public final class LanguageModelTrainer {
     @discardableResult
     public func train(onEvent: (TrainingEvent) throws -> Void = { _ in }) throws -> TrainingSummary {
         let wallStart = ContinuousClock.now
-        stopRequest.clear()
         let savedGlobal = GlobalRandom.state
         GlobalRandom.state = state.dropoutGenerator
         defer {
@@ -223,6 +223,7 @@ public final class LanguageModelTrainer {
             }
         }
 
+        if reason == .requested { stopRequest.clear() }   // a later call to train goes on
         let last = state.history.last
         let summary = TrainingSummary(
             validationLoss: last?.validationLoss, validationBitsPerToken: last?.validationBitsPerToken,
