@@ -186,7 +186,7 @@ final class LanguageModelTrainerTests: XCTestCase {
     }
 
     func testStopRequestStopsAfterTheCurrentStepWithAFinalEvaluation() throws {
-        let configuration = tinyConfiguration(maxSteps: 1000)
+        let configuration = tinyConfiguration(maxSteps: 12)
         let corpus = try arithmeticCorpus(configuration)
         let trainer = try LanguageModelTrainer(configuration: configuration, corpus: corpus, outputDirectory: nil)
         var evaluatedSteps: [Int] = []
@@ -200,6 +200,22 @@ final class LanguageModelTrainerTests: XCTestCase {
         XCTAssertEqual(summary.stopReason, .requested)
         XCTAssertEqual(summary.steps, 7)
         XCTAssertEqual(evaluatedSteps, [5, 7])
+        XCTAssertFalse(trainer.stopRequest.isRequested, "cleared once honoured")
+
+        // A request before `train` stops it before the first step, without another evaluation.
+        trainer.stopRequest.request()
+        let nothing = try trainer.train { event in if case .evaluated = event { XCTFail("no evaluation without a step") } }
+        XCTAssertEqual(nothing.stopReason, .requested)
+        XCTAssertEqual(nothing.steps, 7)
+        XCTAssertEqual(nothing.validationLoss, summary.validationLoss)
+
+        // Calling train again continues the run up to its limit, as if it had not stopped.
+        let rest = try trainer.train { event in if case .evaluated(let report) = event { evaluatedSteps.append(report.step) } }
+        XCTAssertEqual(rest.stopReason, .maxSteps)
+        XCTAssertEqual(evaluatedSteps, [5, 7, 10, 12])
+        let uninterrupted = try LanguageModelTrainer(configuration: configuration, corpus: corpus, outputDirectory: nil)
+        try uninterrupted.train()
+        XCTAssertEqual(weightBits(trainer.model), weightBits(uninterrupted.model))
     }
 
     // MARK: Events

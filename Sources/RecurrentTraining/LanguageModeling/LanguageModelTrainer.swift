@@ -164,7 +164,8 @@ public final class LanguageModelTrainer {
     }
 
     /// Trains until a stopping limit of the configuration is reached (or `stopRequest`), then
-    /// evaluates and checkpoints a last time. May be called again (after raising a limit) to continue.
+    /// evaluates and checkpoints a last time. Calling it again continues the run if no limit has been
+    /// reached (after a requested stop).
     /// - Parameter onEvent: receives every `TrainingEvent`; throwing from it stops training and is rethrown.
     /// - Returns: the summary also sent as `.finished`.
     /// - Throws: `TrainingError.diverged` when a loss is not finite, file errors from checkpointing,
