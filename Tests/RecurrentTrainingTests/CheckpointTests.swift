@@ -463,5 +463,14 @@ final class CheckpointTests: XCTestCase {
                                                outputDirectory: out)
         XCTAssertFalse(FileManager.default.fileExists(atPath: out.path))
         _ = trainer
+        // An output path that is a file is refused before training starts.
+        let file = parent.appendingPathComponent("file")
+        try Data("x".utf8).write(to: file)
+        for path in [file, file.appendingPathComponent("below")] {
+            XCTAssertThrowsError(try LanguageModelTrainer(configuration: tinyConfiguration(), corpus: arithmeticCorpus(tinyConfiguration()),
+                                                          outputDirectory: path)) { error in
+                XCTAssertEqual(error.localizedDescription, "invalid outputDirectory: '\(file.path)' exists and is not a directory")
+            }
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import RecurrentCore
 import RecurrentFormats
 #if canImport(Glibc)
 import Glibc
@@ -93,6 +94,27 @@ public final class CheckpointStore {
 
     public init(runDirectory: URL) {
         self.runDirectory = runDirectory.standardizedFileURL
+    }
+
+    /// Checks, without writing anything, that the run directory can be created or written: it is a
+    /// directory if it exists, and its nearest existing ancestor is a writable directory.
+    /// - Throws: `ConfigurationError` for the argument `outputDirectory`.
+    public func checkWritable() throws {
+        let manager = FileManager.default
+        var url = runDirectory
+        while true {
+            var isDirectory: ObjCBool = false
+            if manager.fileExists(atPath: url.path, isDirectory: &isDirectory) {
+                try ConfigurationError.require(isDirectory.boolValue, "outputDirectory",
+                                               "'\(url.path)' exists and is not a directory")
+                try ConfigurationError.require(access(url.path, W_OK) == 0, "outputDirectory",
+                                               "'\(url.path)' is not writable")
+                return
+            }
+            let parent = url.deletingLastPathComponent()
+            if parent.path == url.path { return }
+            url = parent
+        }
     }
 
     /// The pointer file of `pointer`.

@@ -78,14 +78,16 @@ public final class LanguageModelTrainer {
     ///   - corpus: the text, read with `configuration.corpusConfiguration`.
     ///   - outputDirectory: the run directory for checkpoints, `metrics.csv` and `loss.svg` (created at
     ///     the first checkpoint, so that a run that fails to start writes nothing); nil: write nothing.
-    /// - Throws: `ConfigurationError` for an invalid configuration or a corpus read with another
-    ///   batch geometry; `CheckpointError.outputDirectoryInUse` when the directory already holds a run.
+    /// - Throws: `ConfigurationError` for an invalid configuration, a corpus read with another
+    ///   batch geometry or an output directory that cannot be written; `CheckpointError.outputDirectoryInUse`
+    ///   when the directory already holds a run.
     public init(configuration: TrainingConfiguration, corpus: TextCorpus, outputDirectory: URL?) throws {
         var configuration = configuration
         configuration.model.vocabularySize = corpus.vocabulary.count
         try configuration.validate()
         try Self.requireMatching(corpus, configuration)
         let store = outputDirectory.map { CheckpointStore(runDirectory: $0) }
+        try store?.checkWritable()
         if let store, FileManager.default.fileExists(atPath: store.pointerURL(.latest).path) {
             throw CheckpointError.outputDirectoryInUse(path: store.runDirectory.path)
         }
@@ -140,6 +142,7 @@ public final class LanguageModelTrainer {
         try Self.requireMatching(corpus, configuration)
         let run = outputDirectory ?? checkpoint.runDirectory
         let store = run.map { CheckpointStore(runDirectory: $0) }
+        try store?.checkWritable()
         if let store, checkpoint.runDirectory?.standardizedFileURL.path != store.runDirectory.path,
            FileManager.default.fileExists(atPath: store.pointerURL(.latest).path) {
             throw CheckpointError.outputDirectoryInUse(path: store.runDirectory.path)
