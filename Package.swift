@@ -3,8 +3,9 @@ import PackageDescription
 
 // Data flows one way through the targets:
 //   RecurrentCore (Tensor, BLAS, RNG) → RecurrentAutodiff (tape, ops, gradient checker)
-//   → RecurrentLayers (Linear, Embedding, RNN/LSTM/GRU, cells) → RecurrentTraining (losses,
-//   optimizers, clipping, schedules) and RecurrentFormats (safetensors, state dicts)
+//   → RecurrentLayers (Linear, Embedding, RNN/LSTM/GRU, cells) → RecurrentFormats (safetensors,
+//   state dicts, plots) → RecurrentTraining (losses, optimizers, clipping, schedules, text data,
+//   the language-model trainer and its checkpoints)
 //   → Recurrent (umbrella, re-exports only) → recurrent (the command-line tool).
 let package = Package(
     name: "Recurrent",
@@ -29,7 +30,8 @@ let package = Package(
         ),
         .target(name: "RecurrentAutodiff", dependencies: ["RecurrentCore"]),
         .target(name: "RecurrentLayers", dependencies: ["RecurrentCore", "RecurrentAutodiff"]),
-        .target(name: "RecurrentTraining", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers"]),
+        // RecurrentTraining writes checkpoints, metrics and plots with RecurrentFormats (safetensors, AtomicFile, SVGLinePlot).
+        .target(name: "RecurrentTraining", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers", "RecurrentFormats"]),
         .target(name: "RecurrentFormats", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers"]),
         .target(
             name: "Recurrent",
