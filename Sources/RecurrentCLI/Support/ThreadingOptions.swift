@@ -1,0 +1,18 @@
+import ArgumentParser
+import Foundation
+import Recurrent
+
+/// `--threads`: how many cores the matrix products may use.
+struct ThreadingOptions: ParsableArguments {
+    @Option(help: "Threads for the matrix products (default: all cores).")
+    var threads: Int?
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    }
+
+    /// Applies the setting to the BLAS.
+    func apply() {
+        BLAS.setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+    }
+}
