@@ -2,39 +2,42 @@ import ArgumentParser
 import Foundation
 import Recurrent
 
-/// `recurrent demo`: the lecture's worked examples, then a short LSTM training run on a task with a
-/// known answer. The built-in default job of `scripts/main.sh`.
+/// `recurrent demo`: the lecture's worked examples, then a small LSTM language model trained on a
+/// generated arithmetic corpus, sampled, and the sampled equations checked. The built-in default job
+/// of `scripts/main.sh` (about a minute).
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Run the lecture's worked examples and train a small LSTM on a delayed-echo task."
+        abstract: "Worked examples, then train a small language model on generated arithmetic and check its samples."
     )
 
-    @Option(help: "Random seed for initialisation and data.")
+    @Option(help: "Random seed for the corpus, initialisation and sampling.")
     var seed: UInt64 = 1
 
-    @Option(help: "Training steps for the delayed-echo task.")
-    var steps: Int = 1500
+    @Option(help: ArgumentHelp("Seconds of training.", valueName: "seconds"))
+    var timeBudget: Double = 45
 
-    @Option(help: "How many steps the echo lags behind the input.")
-    var delay: Int = 5
+    @Option(help: ArgumentHelp("The run directory (replaced if it holds an earlier run).", valueName: "dir"))
+    var out = "runs/demo"
+
+    @OptionGroup var threading: ThreadingOptions
 
     func validate() throws {
-        guard steps > 0 else { throw ValidationError("--steps must be positive, got \(steps)") }
-        guard delay >= 0 && delay < 50 else { throw ValidationError("--delay must be in 0..<50, got \(delay)") }
+        guard timeBudget > 0 else { throw ValidationError("--time-budget must be positive, got \(timeBudget)") }
     }
 
     func run() throws {
         try Console.reportingErrors {
+            threading.apply()
             try printWorkedExamples()
-            print("")
-            try trainDelayedEcho()
+            Console.line("")
+            try trainArithmeticModel()
         }
     }
 
     /// The two forward-propagation examples of ../shared/reference/01 (values printed to two decimals).
     private func printWorkedExamples() throws {
-        print("Worked examples (lecture 01, forward propagation)")
+        Console.line("Worked examples (lecture 01, forward propagation)")
         // 'dogs': vocabulary {d, o, g, s}, three tanh hidden units, no biases, input 'd' = one-hot.
         let cell = try RNNCell(inputSize: 4, hiddenSize: 3, bias: false)
         try cell.loadStateDict([
@@ -45,14 +48,14 @@ struct DemoCommand: ParsableCommand {
         try output.loadStateDict(["weight": Tensor(rows: [[0.9, 0.8, 0.3], [0.2, 0.3, 0.4], [0.6, 0.9, 0.1], [0.5, 0.0, 0.3]])])
         let h = cell(Variable(Tensor(shape: [1, 4], scalars: [1, 0, 0, 0])), state: nil).output
         let y = output(h).softmax()
-        print("  'dogs', input 'd':  h = \(format(h.value))   y = softmax(w_y h) = \(format(y.value))")
+        Console.line("  'dogs', input 'd':  h = \(format(h.value))   y = softmax(w_y h) = \(format(y.value))")
 
         // Series {0.2, 0.4, ...}: two sigmoid hidden units (see the errata), linear output.
         let wx = Variable(Tensor(rows: [[0.6], [0.2]]))
         let wy = Variable(Tensor(rows: [[0.4, 0.7]]))
         let hs = linear(Variable(Tensor(rows: [[0.2]])), weight: wx, bias: nil).sigmoid()  // zero state: w_h h = 0
         let ys = linear(hs, weight: wy, bias: nil)
-        print("  series, input 0.2: h = \(format(hs.value))   y = w_y h = \(format(ys.value))")
+        Console.line("  series, input 0.2: h = \(format(hs.value))   y = w_y h = \(format(ys.value))")
     }
 
     private func format(_ t: Tensor) -> String {
@@ -61,20 +64,44 @@ struct DemoCommand: ParsableCommand {
 }
 
 extension DemoCommand {
-    /// Trains a small LSTM to repeat its input `delay` steps later and prints its progress.
-    private func trainDelayedEcho() throws {
-        let task = try DelayedEchoTask(vocabularySize: 8, delay: delay, sequenceLength: max(20, 2 * delay + 10))
-        var training = DelayedEchoTraining()
-        training.maxSteps = steps
-        training.seed = seed
-        print("Training an LSTM (hidden \(training.hiddenSize), Adam lr \(training.learningRate)) to echo its input \(delay) steps later")
-        let clock = ContinuousClock()
-        let start = clock.now
-        let (_, history) = try training.run(task) { progress in
-            print(String(format: "  step %4d  loss %.4f  accuracy %6.2f%%", progress.step, progress.loss, 100 * progress.accuracy))
+    /// Trains an LSTM language model on generated equations such as `12+7=19`, samples from it and
+    /// counts how many sampled equations are correct.
+    private func trainArithmeticModel() throws {
+        let text = GeneratedCorpus.arithmetic(lines: 20_000, seed: seed)
+        Console.line("Language model: a 2-layer LSTM (hidden 128) learns arithmetic from \(text.count) generated characters")
+        Console.line("such as \"\(text.split(separator: "\n").prefix(3).joined(separator: "  "))\"; \(Int(timeBudget)) s of training.")
+        let configuration = TrainingConfiguration(
+            model: .init(cell: .lstm, vocabularySize: 1, embeddingSize: 32, hiddenSize: 128, numLayers: 2),
+            batchSize: 32, sequenceLength: 64, learningRate: 0.005, timeBudget: timeBudget, evaluateEvery: 250, seed: seed)
+        let corpus = try TextCorpus(text: text, source: "built-in arithmetic corpus", configuration: configuration.corpusConfiguration)
+        let outURL = URL(fileURLWithPath: out)
+        try removeEarlierRun(at: outURL)
+        let trainer = try LanguageModelTrainer(configuration: configuration, corpus: corpus, outputDirectory: outURL)
+        let stopper = StopOnInterrupt(trainer.stopRequest)
+        defer { stopper.cancel() }
+        var progress = ProgressPrinter(json: false)
+        let summary = try trainer.train { event in progress.handle(event) }
+        progress.finish(summary, runDirectory: trainer.checkpointStore?.runDirectory)
+
+        Console.line("\nSample (temperature 0.5):")
+        let generator = try TextGenerator(model: trainer.model, vocabulary: corpus.vocabulary,
+                                          options: .init(temperature: 0.5, seed: seed))
+        let sample = try generator.generate(prime: "", length: 400).text
+        Console.line(sample.split(separator: "\n").prefix(12).map { "  " + $0 }.joined(separator: "\n"))
+        let check = GeneratedCorpus.checkArithmetic(sample)
+        Console.line(String(format: "%d of %d sampled equations are correct (%.0f%%).", check.correct, check.total,
+                     check.total > 0 ? 100 * Double(check.correct) / Double(check.total) : 0))
+        Console.line("More: recurrent sample --checkpoint \(out) --prime \"7*8=\" --temperature 0")
+    }
+
+    /// Removes `url` if it holds an earlier run (a `checkpoints` folder); refuses anything else.
+    private func removeEarlierRun(at url: URL) throws {
+        let manager = FileManager.default
+        guard manager.fileExists(atPath: url.path) else { return }
+        let contents = try manager.contentsOfDirectory(atPath: url.path)
+        guard contents.contains("checkpoints") || contents.isEmpty else {
+            throw ConfigurationError(argument: "--out", reason: "\(url.path) exists and is not a run directory; choose another")
         }
-        let seconds = (clock.now - start) / .seconds(1)
-        let last = history.last!
-        print(String(format: "Reached %.2f%% accuracy after %d steps in %.1f s.", 100 * last.accuracy, last.step, seconds))
+        try manager.removeItem(at: url)
     }
 }
