@@ -49,6 +49,8 @@ let package = Package(
         .testTarget(name: "RecurrentTrainingTests", dependencies: ["Recurrent", "RecurrentTestSupport"]),
         .testTarget(name: "RecurrentFormatsTests", dependencies: ["Recurrent", "RecurrentTestSupport"]),
         .testTarget(name: "RecurrentTests", dependencies: ["Recurrent", "RecurrentTestSupport"]),
+        // Runs the built `recurrent` binary as a user would (exit status, stdout, stderr, files).
+        .testTarget(name: "RecurrentCLITests", dependencies: ["RecurrentCLI", "RecurrentTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Recurrent
 
 /// The `recurrent` command: a thin root that lists the subcommands.
@@ -11,4 +12,24 @@ struct RecurrentCommand: ParsableCommand {
         subcommands: [TrainCommand.self, SampleCommand.self, EvaluateCommand.self, DemoCommand.self],
         defaultSubcommand: nil
     )
+
+    /// Parses and runs like `ParsableCommand.main()`, but reports a usage error as one line on
+    /// standard error (`error: …`, with a pointer to `--help`) instead of the full usage text.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let code as ExitCode {
+            Foundation.exit(code.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            let text = message(for: error).split(whereSeparator: \.isNewline).joined(separator: " ")
+            Console.printError("error: \(text.hasPrefix("Error: ") ? String(text.dropFirst(7)) : text) (see 'recurrent --help')")
+            Foundation.exit(code.rawValue)
+        }
+    }
 }

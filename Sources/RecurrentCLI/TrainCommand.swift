@@ -151,10 +151,15 @@ struct TrainCommand: ParsableCommand {
         let outURL = out.map { URL(fileURLWithPath: $0) }
         if let resume {
             let checkpoint = try TrainingCheckpoint.load(from: URL(fileURLWithPath: resume))
-            let path = text ?? checkpoint.corpusSource
-            let corpus = try TextCorpus.load(from: URL(fileURLWithPath: path),
-                                             configuration: checkpoint.configuration.corpusConfiguration,
-                                             vocabulary: checkpoint.vocabulary)
+            let configuration = checkpoint.configuration.corpusConfiguration
+            let corpus: TextCorpus
+            if text == nil, let builtIn = BuiltInCorpus(source: checkpoint.corpusSource) {
+                corpus = try TextCorpus(text: builtIn.text, source: builtIn.source, configuration: configuration,
+                                        vocabulary: checkpoint.vocabulary)
+            } else {
+                corpus = try TextCorpus.load(from: URL(fileURLWithPath: text ?? checkpoint.corpusSource),
+                                             configuration: configuration, vocabulary: checkpoint.vocabulary)
+            }
             return try LanguageModelTrainer(resuming: checkpoint, corpus: corpus, outputDirectory: outURL) { config in
                 if let epochs { config.epochs = epochs }
                 if let timeBudget { config.timeBudget = timeBudget }
@@ -168,11 +173,8 @@ struct TrainCommand: ParsableCommand {
         if let text {
             corpusData = try TextCorpus.load(from: URL(fileURLWithPath: text), configuration: configuration.corpusConfiguration)
         } else {
-            let generated = corpus == .arithmetic
-                ? GeneratedCorpus.arithmetic(lines: corpusLines, seed: seed)
-                : GeneratedCorpus.sentences(lines: corpusLines, seed: seed)
-            corpusData = try TextCorpus(text: generated, source: "built-in \(corpus!.rawValue) corpus",
-                                        configuration: configuration.corpusConfiguration)
+            let builtIn = BuiltInCorpus(kind: corpus!, lines: corpusLines, seed: seed)
+            corpusData = try TextCorpus(text: builtIn.text, source: builtIn.source, configuration: configuration.corpusConfiguration)
         }
         let defaultOut = URL(fileURLWithPath: "runs").appendingPathComponent(
             text.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent } ?? corpus!.rawValue)
@@ -187,6 +189,37 @@ struct TrainCommand: ParsableCommand {
             sampler.random = generator
             defer { generator = sampler.random }
             return try sampler.generate(prime: "", length: length).text
+        }
+    }
+}
+
+/// A generated corpus, named in checkpoints as `builtin:KIND:LINES:SEED` so that a resumed run
+/// regenerates exactly the same text.
+struct BuiltInCorpus {
+    var kind: TrainCommand.Corpus
+    var lines: Int
+    var seed: UInt64
+
+    init(kind: TrainCommand.Corpus, lines: Int, seed: UInt64) {
+        self.kind = kind
+        self.lines = lines
+        self.seed = seed
+    }
+
+    /// Parses a checkpoint's corpus source; nil when it names a file.
+    init?(source: String) {
+        let parts = source.split(separator: ":")
+        guard parts.count == 4, parts[0] == "builtin", let kind = TrainCommand.Corpus(rawValue: String(parts[1])),
+              let lines = Int(parts[2]), let seed = UInt64(parts[3]) else { return nil }
+        self.init(kind: kind, lines: lines, seed: seed)
+    }
+
+    var source: String { "builtin:\(kind.rawValue):\(lines):\(seed)" }
+
+    var text: String {
+        switch kind {
+        case .arithmetic: return GeneratedCorpus.arithmetic(lines: lines, seed: seed)
+        case .sentences: return GeneratedCorpus.sentences(lines: lines, seed: seed)
         }
     }
 }

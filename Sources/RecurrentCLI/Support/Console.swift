@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Recurrent
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -49,10 +50,25 @@ enum Console {
     }
 
     /// The one-line message of an error: its localized description, without trailing newlines.
+    /// Invalid library arguments are named by the command-line option that sets them.
     static func message(for error: Error) -> String {
-        let text = (error as? LocalizedError)?.errorDescription ?? String(describing: error)
+        var text = (error as? LocalizedError)?.errorDescription ?? String(describing: error)
+        if let error = error as? ConfigurationError, let option = optionNames[error.argument] {
+            text = "invalid \(option): \(error.reason)"
+        }
         return text.split(whereSeparator: \.isNewline).joined(separator: " ")
     }
+
+    /// The command-line option behind each library argument name.
+    static let optionNames = [
+        "batchSize": "--batch", "sequenceLength": "--seq", "hiddenSize": "--hidden", "numLayers": "--layers",
+        "embeddingSize": "--embedding", "dropout": "--dropout", "learningRate": "--lr",
+        "learningRateDecay": "--lr-decay", "clipNorm": "--clip", "clipValue": "--clip-value", "epochs": "--epochs",
+        "timeBudget": "--time-budget", "maxSteps": "--max-steps", "evaluateEvery": "--eval-every",
+        "validationFraction": "--val-fraction", "maxVocabularySize": "--vocabulary-size",
+        "temperature": "--temperature", "topK": "--top-k", "beamWidth": "--beam", "length": "--length",
+        "outputDirectory": "--out",
+    ]
 
     nonisolated(unsafe) private static var progressLineOpen = false
 

@@ -1,0 +1,161 @@
+import Foundation
+import XCTest
+import RecurrentTestSupport
+
+/// Runs the `recurrent` binary built beside the tests, as a user would.
+final class CommandLineTests: XCTestCase {
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static var binary: URL {
+        var directory = Bundle.main.bundleURL
+        if directory.pathExtension == "xctest" { directory.deleteLastPathComponent() }
+        return directory.appendingPathComponent("recurrent")
+    }
+
+    var scratch: URL!
+
+    override func setUpWithError() throws {
+        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("recurrent-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: scratch)
+    }
+
+    @discardableResult
+    func run(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> Result {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = arguments
+        process.currentDirectoryURL = scratch
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                      stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    /// Asserts a failure with exactly one `error:` line on stderr that contains `fragment`.
+    func assertFails(_ arguments: [String], mentioning fragment: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let result = try run(arguments)
+        XCTAssertNotEqual(result.status, 0, "\(arguments) should fail", file: file, line: line)
+        let lines = result.stderr.split(separator: "\n").filter { !$0.isEmpty }
+        XCTAssertEqual(lines.count, 1, "expected one error line, got: \(result.stderr)", file: file, line: line)
+        XCTAssertTrue(result.stderr.lowercased().contains(fragment.lowercased()),
+                      "stderr '\(result.stderr)' should mention '\(fragment)'", file: file, line: line)
+    }
+
+    func write(_ text: String, to name: String) throws -> String {
+        let url = scratch.appendingPathComponent(name)
+        try Data(text.utf8).write(to: url)
+        return url.path
+    }
+
+    /// A small training run on generated text; returns the run directory.
+    func trainSmallModel(_ name: String = "run", extra: [String] = []) throws -> String {
+        let result = try run(["train", "--corpus", "arithmetic", "--corpus-lines", "400", "--hidden", "16", "--layers", "1",
+                              "--embedding", "8", "--batch", "4", "--seq", "16", "--max-steps", "6", "--eval-every", "3",
+                              "--sample-length", "0", "--out", name] + extra)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        return scratch.appendingPathComponent(name).path
+    }
+
+    func testVersionAndHelp() throws {
+        XCTAssertEqual(try run(["--version"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines), "0.1.0")
+        let help = try run(["train", "--help"]).stdout
+        for option in ["--text", "--cell", "--hidden", "--layers", "--dropout", "--embedding", "--batch", "--seq",
+                       "--optimizer", "--lr", "--lr-decay", "--clip", "--clip-value", "--epochs", "--time-budget",
+                       "--val-fraction", "--eval-every", "--seed", "--threads", "--out", "--resume", "--json", "--level"] {
+            XCTAssertTrue(help.contains(option), "train --help lacks \(option)")
+        }
+    }
+
+    func testBadTextFilesGiveOneErrorLineAndWriteNothing() throws {
+        try assertFails(["train", "--text", "missing.txt", "--out", "out"], mentioning: "missing.txt")
+        try assertFails(["train", "--text", try write("", to: "empty.txt"), "--out", "out"], mentioning: "empty")
+        let latin1 = scratch.appendingPathComponent("latin1.txt")
+        try Data([0x63, 0x61, 0x66, 0xE9, 0x0A]).write(to: latin1)   // "café" in Latin-1
+        try assertFails(["train", "--text", latin1.path, "--out", "out"], mentioning: "--level byte")
+        try assertFails(["train", "--text", try write("too short\n", to: "short.txt"), "--out", "out"], mentioning: "short")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.appendingPathComponent("out").path),
+                       "a failed start must not create the output directory")
+    }
+
+    func testOutOfRangeNumbersNameTheOption() throws {
+        try assertFails(["train", "--hidden", "x"], mentioning: "--hidden")   // a usage error is one line too
+        let text = try write(String(repeating: "abcdefgh\n", count: 400), to: "t.txt")
+        try assertFails(["train", "--text", text, "--hidden", "0"], mentioning: "--hidden")
+        try assertFails(["train", "--text", text, "--dropout", "1.5"], mentioning: "--dropout")
+        try assertFails(["train", "--text", text, "--val-fraction", "1"], mentioning: "--val-fraction")
+        try assertFails(["train", "--text", text, "--lr=-1"], mentioning: "--lr")
+        try assertFails(["sample", "--checkpoint", "x", "--temperature=-1"], mentioning: "--temperature")
+    }
+
+    func testMissingAndMismatchedCheckpoints() throws {
+        try assertFails(["sample", "--checkpoint", "nowhere"], mentioning: "nowhere")
+        try assertFails(["evaluate", "--checkpoint", "nowhere", "--text", try write("1+1=2\n", to: "a.txt")], mentioning: "nowhere")
+        let run = try trainSmallModel()
+        // A text with characters the model's vocabulary lacks.
+        try assertFails(["evaluate", "--checkpoint", run, "--text", try write("hello\n", to: "words.txt")], mentioning: "h")
+        // Resuming on another text.
+        let other = try write(String(repeating: "1+2=3\n4*5=20\n", count: 200), to: "other.txt")
+        try assertFails(["train", "--resume", run, "--text", other, "--max-steps", "8"], mentioning: "not the text")
+        // A checkpoint whose weights do not fit its configuration (another architecture).
+        let configPath = try XCTUnwrap(FileManager.default.enumerator(atPath: run)?.compactMap { $0 as? String }
+            .first { $0.hasSuffix("config.json") })
+        let configURL = URL(fileURLWithPath: run).appendingPathComponent(configPath)
+        let config = try String(contentsOf: configURL, encoding: .utf8)
+        try config.replacingOccurrences(of: "\"hiddenSize\" : 16", with: "\"hiddenSize\" : 24")
+            .replacingOccurrences(of: "\"hiddenSize\":16", with: "\"hiddenSize\":24")
+            .write(to: configURL, atomically: true, encoding: .utf8)
+        XCTAssertNotEqual(try String(contentsOf: configURL, encoding: .utf8), config, "the test must change the architecture")
+        try assertFails(["sample", "--checkpoint", run], mentioning: "shape")
+    }
+
+    func testSamplingIsDeterministicUnderASeed() throws {
+        let run = try trainSmallModel()
+        let a = try self.run(["sample", "--checkpoint", run, "--length", "60", "--seed", "7"])
+        let b = try self.run(["sample", "--checkpoint", run, "--length", "60", "--seed", "7"])
+        let c = try self.run(["sample", "--checkpoint", run, "--length", "60", "--seed", "8"])
+        XCTAssertEqual(a.status, 0, a.stderr)
+        XCTAssertEqual(a.stdout, b.stdout)
+        XCTAssertNotEqual(a.stdout, c.stdout)
+        XCTAssertEqual(a.stdout.unicodeScalars.count, 61)   // 60 characters and a final newline
+        let greedy1 = try self.run(["sample", "--checkpoint", run, "--length", "30", "--temperature", "0", "--seed", "1"])
+        let greedy2 = try self.run(["sample", "--checkpoint", run, "--length", "30", "--temperature", "0", "--seed", "2"])
+        XCTAssertEqual(greedy1.stdout, greedy2.stdout, "greedy decoding does not depend on the seed")
+    }
+
+    func testTrainWritesCheckpointsMetricsAndJSON() throws {
+        let result = try run(["train", "--corpus", "arithmetic", "--corpus-lines", "400", "--hidden", "16", "--layers", "1",
+                              "--embedding", "8", "--batch", "4", "--seq", "16", "--max-steps", "6", "--eval-every", "3",
+                              "--sample-length", "0", "--out", "jrun", "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let objects = try result.stdout.split(separator: "\n").map {
+            try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        XCTAssertEqual(objects.map { $0["event"] as? String }, ["evaluation", "evaluation", "summary"])
+        let summary = try XCTUnwrap(objects.last)
+        for key in ["val_loss", "val_bpc", "tokens_per_s", "steps", "seconds"] { XCTAssertNotNil(summary[key], key) }
+        XCTAssertEqual(summary["steps"] as? Int, 6)
+        let loss = try XCTUnwrap(summary["val_loss"] as? Double), bits = try XCTUnwrap(summary["val_bpc"] as? Double)
+        XCTAssertEqual(bits, loss / log(2), accuracy: 1e-9)
+        let directory = scratch.appendingPathComponent("jrun")
+        let csv = try String(contentsOf: directory.appendingPathComponent("metrics.csv"), encoding: .utf8)
+        XCTAssertEqual(csv.split(separator: "\n").count, 3)   // header and two evaluations
+        XCTAssertTrue(try String(contentsOf: directory.appendingPathComponent("loss.svg"), encoding: .utf8).contains("<svg"))
+        // Resume for two more steps.
+        let resumed = try run(["train", "--resume", directory.path, "--max-steps", "8", "--json", "--sample-length", "0"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stdout.contains("\"steps\":8"), resumed.stdout)
+    }
+}
