@@ -45,13 +45,6 @@ public final class GRU: Module {
 
     /// The hyper-parameters.
     public var configuration: RecurrentLayerConfiguration { core.configuration }
-    public var inputSize: Int { configuration.inputSize }
-    public var hiddenSize: Int { configuration.hiddenSize }
-    public var numLayers: Int { configuration.numLayers }
-    public var bias: Bool { configuration.bias }
-    public var batchFirst: Bool { configuration.batchFirst }
-    public var dropout: Float { configuration.dropout }
-    public var bidirectional: Bool { configuration.bidirectional }
 
     public var namedParameters: [(name: String, parameter: Parameter)] { core.namedParameters }
 

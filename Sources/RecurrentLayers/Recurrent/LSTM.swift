@@ -54,13 +54,6 @@ public final class LSTM: Module {
 
     /// The hyper-parameters.
     public var configuration: RecurrentLayerConfiguration { core.configuration }
-    public var inputSize: Int { configuration.inputSize }
-    public var hiddenSize: Int { configuration.hiddenSize }
-    public var numLayers: Int { configuration.numLayers }
-    public var bias: Bool { configuration.bias }
-    public var batchFirst: Bool { configuration.batchFirst }
-    public var dropout: Float { configuration.dropout }
-    public var bidirectional: Bool { configuration.bidirectional }
     public var projSize: Int { configuration.projSize }
     public var peephole: Bool { configuration.peephole }
 

@@ -40,17 +40,10 @@ public final class RNN: Module {
 
     /// The hyper-parameters.
     public var configuration: RecurrentLayerConfiguration { core.configuration }
-    public var inputSize: Int { configuration.inputSize }
-    public var hiddenSize: Int { configuration.hiddenSize }
-    public var numLayers: Int { configuration.numLayers }
     public var nonlinearity: RNNNonlinearity {
         if case .rnn(let nonlinearity) = configuration.cell { return nonlinearity }
         preconditionFailure("RNN: configuration is not an RNN")
     }
-    public var bias: Bool { configuration.bias }
-    public var batchFirst: Bool { configuration.batchFirst }
-    public var dropout: Float { configuration.dropout }
-    public var bidirectional: Bool { configuration.bidirectional }
 
     public var namedParameters: [(name: String, parameter: Parameter)] { core.namedParameters }
 

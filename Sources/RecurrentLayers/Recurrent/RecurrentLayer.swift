@@ -24,6 +24,16 @@ public protocol RecurrentLayer: Module {
     func run(_ input: Variable, state: RecurrentLayerState?) -> (output: Variable, state: RecurrentLayerState)
 }
 
+extension RecurrentLayer {
+    public var inputSize: Int { configuration.inputSize }
+    public var hiddenSize: Int { configuration.hiddenSize }
+    public var numLayers: Int { configuration.numLayers }
+    public var bias: Bool { configuration.bias }
+    public var batchFirst: Bool { configuration.batchFirst }
+    public var dropout: Float { configuration.dropout }
+    public var bidirectional: Bool { configuration.bidirectional }
+}
+
 extension RNN: RecurrentLayer {
     public func run(_ input: Variable, state: RecurrentLayerState?) -> (output: Variable, state: RecurrentLayerState) {
         let (output, h) = self(input, state: state?.h)
