@@ -8,7 +8,7 @@ struct RecurrentCommand: ParsableCommand {
         commandName: "recurrent",
         abstract: "Recurrent neural networks in Swift: RNN, LSTM and GRU exact to PyTorch, trained on the CPU.",
         version: RecurrentVersion.current,
-        subcommands: [DemoCommand.self],
+        subcommands: [DemoCommand.self, BenchCommand.self],
         defaultSubcommand: nil
     )
 }

@@ -288,7 +288,7 @@ struct FusedDirectionContext {
         let rows = geometry.rows
         let hasBias = biasA != nil || biasB != nil
         if hasBias { fillRows(gates, rows: rows, width: width, biasA, biasB) }
-        BLAS.gemm(transposeA: false, transposeB: true, m: rows, n: width, k: inputWidth,
+        FastGEMM.gemm(transposeA: false, transposeB: true, m: rows, n: width, k: inputWidth,
                   a: input, lda: inputWidth, b: weightIH, ldb: inputWidth,
                   beta: hasBias ? 1 : 0, c: gates, ldc: width)
     }
@@ -317,8 +317,14 @@ struct FusedDirectionContext {
     /// `dh += dOutput` of time step `t` for this direction (dh is B × Hout).
     @inline(__always)
     func addOutputGradient(_ dOutput: UnsafePointer<Float>, time t: Int, into dh: UnsafeMutablePointer<Float>) {
+        addOutputGradient(dOutput, time: t, rows: 0..<geometry.batchSize, into: dh)
+    }
+
+    /// `dh += dOutput` of time step `t` for batch elements `rows` only.
+    @inline(__always)
+    func addOutputGradient(_ dOutput: UnsafePointer<Float>, time t: Int, rows: Range<Int>, into dh: UnsafeMutablePointer<Float>) {
         let width = outputHiddenSize
-        for b in 0..<geometry.batchSize {
+        for b in rows {
             let source = dOutput + geometry.row(t, b) * outputWidth + column
             let destination = dh + b * width
             for j in 0..<width { destination[j] += source[j] }
@@ -332,12 +338,12 @@ struct FusedDirectionContext {
                         dInput: UnsafeMutablePointer<Float>?) {
         let rows = geometry.rows
         if let dW = gradients.weightIH {
-            BLAS.gemm(transposeA: true, transposeB: false, m: width, n: inputWidth, k: rows,
+            FastGEMM.gemm(transposeA: true, transposeB: false, m: width, n: inputWidth, k: rows,
                       a: dGates, lda: width, b: input, ldb: inputWidth, beta: 0, c: dW, ldc: inputWidth)
         }
         if let dW = gradients.weightHH {
             let previous = previousHiddenMatrix()
-            BLAS.gemm(transposeA: true, transposeB: false, m: width, n: outputHiddenSize, k: rows,
+            FastGEMM.gemm(transposeA: true, transposeB: false, m: width, n: outputHiddenSize, k: rows,
                       a: dGatesHidden, lda: width, b: previous.pointer, ldb: outputHiddenSize,
                       beta: 0, c: dW, ldc: outputHiddenSize)
         }
@@ -350,8 +356,50 @@ struct FusedDirectionContext {
             addColumnSums(dGatesHidden, rows: rows, width: width, stride: width, into: db)
         }
         if let dInput {
-            BLAS.gemm(transposeA: false, transposeB: false, m: rows, n: inputWidth, k: width,
+            FastGEMM.gemm(transposeA: false, transposeB: false, m: rows, n: inputWidth, k: width,
                       a: dGates, lda: width, b: weightIH, ldb: inputWidth, beta: 1, c: dInput, ldc: inputWidth)
         }
     }
+}
+
+/// A per-step weight product `rows(A) · op(W)` that packs `op(W)` once per kernel call when the fast
+/// path is on (`FastGEMM.isEnabled`), and otherwise calls the BLAS (`stepProduct` /
+/// `stepProductUntransposed`, the reference path).
+struct StepWeightProduct {
+    let weight: UnsafePointer<Float>
+    /// true: `A · Wᵀ` with W stored (n, k); false: `A · W` with W stored (k, n).
+    let transposed: Bool
+    let n: Int
+    let k: Int
+    let packed: PackedMatrix?
+
+    init(weight: UnsafePointer<Float>, transposed: Bool, n: Int, k: Int, fast: Bool) {
+        self.weight = weight
+        self.transposed = transposed
+        self.n = n
+        self.k = k
+        packed = fast ? PackedMatrix(transposed: transposed, k: k, n: n, b: weight, ldb: transposed ? k : n) : nil
+    }
+
+
+    /// `C (m × n) = A · op(W) + beta · C` (beta 0 or 1) on the calling thread.
+    @inline(__always)
+    func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if m == 0 { return }
+        if let packed {
+            packed.multiplyUnthreaded(m: m, a: a, lda: lda, beta: beta, c: c, ldc: ldc)
+        } else if transposed {
+            stepProduct(m: m, n: n, k: k, a: a, lda: lda, weight: weight, beta: beta, c: c, ldc: ldc)
+        } else {
+            stepProductUntransposed(m: m, n: n, k: k, a: a, lda: lda, weight: weight, beta: beta, c: c, ldc: ldc)
+        }
+    }
+}
+
+/// How a time loop splits the batch over threads: batch elements are independent through time, so
+/// each thread runs every step for its own rows with no synchronisation inside the loop.
+/// `fast` is false on the reference path (one thread, BLAS products).
+func batchPartition(batchSize: Int, fast: Bool, allowThreads: Bool = true) -> [Range<Int>] {
+    let threads = fast && allowThreads ? Swift.min(ComputeThreads.count, Swift.max(1, batchSize / 4)) : 1
+    return (0..<threads).map { t in (t * batchSize / threads)..<((t + 1) * batchSize / threads) }
 }
