@@ -52,6 +52,10 @@ public enum FastGEMM {
 
     nonisolated(unsafe) private static var enabled = true
 
+    /// Whether packing a weight once pays off for `rows` rows multiplied by it in one call (a layer
+    /// call with T·B rows); below this, products go to the BLAS (GEMV for batch-1 sampling).
+    public static func worthPacking(rows: Int) -> Bool { isEnabled && rows >= 16 }
+
     /// Whether kernels use the fast path. Tests turn it off to compare against the BLAS reference path.
     public static var isEnabled: Bool {
         get { enabled && isSupported }
@@ -63,6 +67,15 @@ public enum FastGEMM {
     public static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
                             a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                             beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if isEnabled && m == 1 && !transposeA {
+            // One row (batch-1 inference): a matrix-vector product, no packing.
+            if transposeB {
+                BLAS.gemv(transpose: false, rows: n, columns: k, a: b, lda: ldb, x: a, beta: beta, y: c)
+            } else {
+                BLAS.gemv(transpose: true, rows: k, columns: n, a: b, lda: ldb, x: a, beta: beta, y: c)
+            }
+            return
+        }
         guard isEnabled, beta == 0 || beta == 1, m >= 2, n >= 16, k >= 16 else {
             BLAS.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda,
                       b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)

@@ -77,4 +77,30 @@ final class FastPathTests: XCTestCase {
             if outputs.count > 2 { assertClose(outputs[2].value.scalars, expected.c, tolerance: 1e-5, "\(name) c_n") }
         }
     }
+
+    /// The activation error bounds of FusedLayerTests hold on both paths (AVX-512 and portable).
+    func testActivationErrorBoundsOnBothPaths() {
+        let xs = (0...40_000).map { Float($0) / 1000 - 20 } + [-1e30, -200, -89, 89, 200, 1e30]
+        let saved = FastGEMM.isEnabled
+        defer { FastGEMM.isEnabled = saved }
+        for fast in [true, false] {
+            FastGEMM.isEnabled = fast
+            var sigmoid = [Float](repeating: .nan, count: xs.count), tanh = sigmoid, exp = sigmoid
+            VectorizedActivation.sigmoid(xs, &sigmoid, count: xs.count)
+            VectorizedActivation.tanh(xs, &tanh, count: xs.count)
+            VectorizedActivation.exp(xs, &exp, count: xs.count)
+            var worstSigmoid = 0.0, worstTanh = 0.0, worstExp = 0.0
+            for (i, x) in xs.enumerated() {
+                let d = Double(x)
+                worstSigmoid = max(worstSigmoid, abs(Double(sigmoid[i]) - 1 / (1 + Foundation.exp(-d))))
+                worstTanh = max(worstTanh, abs(Double(tanh[i]) - Foundation.tanh(d)))
+                if abs(x) <= 20 { worstExp = max(worstExp, abs(Double(exp[i]) - Foundation.exp(d)) / Foundation.exp(d)) }
+            }
+            XCTAssertLessThan(worstSigmoid, 3e-7, "fast \(fast)")
+            XCTAssertLessThan(worstTanh, 5e-7, "fast \(fast)")
+            XCTAssertLessThan(worstExp, 3e-7, "fast \(fast)")
+            XCTAssertEqual(Array(tanh.suffix(6)), [-1, -1, -1, 1, 1, 1], "fast \(fast)")
+            XCTAssertEqual(Array(sigmoid.suffix(6)), [0, 0, 0, 1, 1, 1], "fast \(fast)")
+        }
+    }
 }

@@ -19,7 +19,7 @@ enum LSTMSequenceKernel {
         let unprojected = record.unprojected?.pointer
         let c0 = ctx.c0!
         ctx.hoistInputProjection(weightIH: w.weightIH, biasA: w.biasIH, biasB: w.biasHH, width: G, into: gates)
-        let fast = FastGEMM.isEnabled
+        let fast = FastGEMM.worthPacking(rows: g.rows)
         let recurrentProduct = StepWeightProduct(weight: w.weightHH, transposed: true, n: G, k: P, fast: fast)
         // The projection's per-step product runs on the BLAS path (one thread).
         let partition = batchPartition(batchSize: B, fast: fast, allowThreads: w.weightHR == nil)
@@ -39,6 +39,14 @@ enum LSTMSequenceKernel {
                 // gates_t += h_{t−1} · W_hhᵀ for this thread's rows
                 recurrentProduct.multiply(m: nb, a: hPrev + rows.lowerBound * hPrevStride, lda: hPrevStride, beta: 1,
                                           c: gateStep + rows.lowerBound * gateStride, ldc: gateStride)
+                if fast && w.weightCI == nil && unprojected == nil {
+                    for b in rows {
+                        FastElementwise.lstmForwardRow(hiddenSize: H, gates: gateStep + b * gateStride, cPrev: cPrev + b * cPrevStride,
+                                                       c: cells + g.row(t, b) * H,
+                                                       h: ctx.output + g.row(t, b) * ctx.outputWidth + ctx.column)
+                    }
+                    continue
+                }
                 for b in rows {
                     let gr = gateStep + b * gateStride
                     let cp = cPrev + b * cPrevStride
@@ -92,7 +100,7 @@ enum LSTMSequenceKernel {
         let zero = UnsafePointer(zeroH.pointer)
         let wci = w.weightCI ?? zero, wcf = w.weightCF ?? zero, wco = w.weightCO ?? zero
 
-        let fast = FastGEMM.isEnabled
+        let fast = FastGEMM.worthPacking(rows: g.rows)
         let recurrentProduct = StepWeightProduct(weight: w.weightHH, transposed: false, n: P, k: G, fast: fast)
         // Peephole gradients accumulate over rows and the projection runs on the BLAS: one thread then.
         let partition = batchPartition(batchSize: B, fast: fast, allowThreads: !projected && !peephole)
@@ -121,7 +129,12 @@ enum LSTMSequenceKernel {
             } else {
                 cPrev = UnsafePointer(cells + g.row(g.time(step: s - 1, reverse: ctx.reverse), 0) * H); cPrevStride = rs * H
             }
-            for b in rows {
+            for b in rows where fast && !peephole {
+                FastElementwise.lstmBackwardRow(hiddenSize: H, gates: gates + g.row(t, b) * G, c: cells + g.row(t, b) * H,
+                                                cPrev: cPrev + b * cPrevStride, dh: dhUnprojected + b * H, dc: dc + b * H,
+                                                dGates: dGates.pointer + g.row(t, b) * G)
+            }
+            for b in rows where !(fast && !peephole) {
                 let gr = UnsafePointer(gates + g.row(t, b) * G)
                 let c = UnsafePointer(cells + g.row(t, b) * H)
                 let cp = cPrev + b * cPrevStride
