@@ -183,9 +183,76 @@ static inline RSG_TARGET void recurrent_sgemm(int transA, long m, long n, long k
     }
 }
 
+/// y (n) = beta·y + W·x for W stored (n × k) row-major with row stride ldw (beta 0 or 1): one row of
+/// a batch-1 product `x · Wᵀ`. Four rows at a time, 16 lanes per row, reduced at the end.
+static inline RSG_TARGET void recurrent_gemv_rows(long n, long k, const float *w, long ldw, const float *x,
+                                                  float beta, float *y) {
+    long i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const float *w0 = w + i * ldw, *w1 = w0 + ldw, *w2 = w1 + ldw, *w3 = w2 + ldw;
+        __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
+        for (long j = 0; j < k; j += 16) {
+            __mmask16 m = k - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (k - j)) - 1);
+            __m512 xv = _mm512_maskz_loadu_ps(m, x + j);
+            s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w0 + j), xv, s0);
+            s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w1 + j), xv, s1);
+            s2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w2 + j), xv, s2);
+            s3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w3 + j), xv, s3);
+        }
+        float r0 = _mm512_reduce_add_ps(s0), r1 = _mm512_reduce_add_ps(s1);
+        float r2 = _mm512_reduce_add_ps(s2), r3 = _mm512_reduce_add_ps(s3);
+        if (beta != 0.0f) { r0 += y[i]; r1 += y[i + 1]; r2 += y[i + 2]; r3 += y[i + 3]; }
+        y[i] = r0; y[i + 1] = r1; y[i + 2] = r2; y[i + 3] = r3;
+    }
+    for (; i < n; i++) {
+        const float *wi = w + i * ldw;
+        __m512 s = _mm512_setzero_ps();
+        for (long j = 0; j < k; j += 16) {
+            __mmask16 m = k - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (k - j)) - 1);
+            s = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, wi + j), _mm512_maskz_loadu_ps(m, x + j), s);
+        }
+        float r = _mm512_reduce_add_ps(s);
+        y[i] = beta != 0.0f ? r + y[i] : r;
+    }
+}
+
+/// y (n) = beta·y + Wᵀ·x for W stored (k × n) row-major with row stride ldw (beta 0 or 1): one row of
+/// a batch-1 product `x · W`. Accumulates rows of W scaled by x, 64 columns at a time.
+static inline RSG_TARGET void recurrent_gemv_columns(long n, long k, const float *w, long ldw, const float *x,
+                                                     float beta, float *y) {
+    for (long j = 0; j < n; j += 64) {
+        __mmask16 m[4];
+        for (int q = 0; q < 4; q++) {
+            long left = n - j - 16 * q;
+            m[q] = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1);
+        }
+        __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
+        for (long kk = 0; kk < k; kk++) {
+            const float *wr = w + kk * ldw + j;
+            __m512 xv = _mm512_set1_ps(x[kk]);
+            s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m[0], wr), xv, s0);
+            s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m[1], wr + 16), xv, s1);
+            s2 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m[2], wr + 32), xv, s2);
+            s3 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m[3], wr + 48), xv, s3);
+        }
+        if (beta != 0.0f) {
+            s0 = _mm512_add_ps(s0, _mm512_maskz_loadu_ps(m[0], y + j));
+            s1 = _mm512_add_ps(s1, _mm512_maskz_loadu_ps(m[1], y + j + 16));
+            s2 = _mm512_add_ps(s2, _mm512_maskz_loadu_ps(m[2], y + j + 32));
+            s3 = _mm512_add_ps(s3, _mm512_maskz_loadu_ps(m[3], y + j + 48));
+        }
+        _mm512_mask_storeu_ps(y + j, m[0], s0);
+        _mm512_mask_storeu_ps(y + j + 16, m[1], s1);
+        _mm512_mask_storeu_ps(y + j + 32, m[2], s2);
+        _mm512_mask_storeu_ps(y + j + 48, m[3], s3);
+    }
+}
+
 #else
 
 static inline void recurrent_sgemm_pack_b(int transB, long k, long n, const float *b, long ldb, float *dst) {}
+static inline void recurrent_gemv_rows(long n, long k, const float *w, long ldw, const float *x, float beta, float *y) {}
+static inline void recurrent_gemv_columns(long n, long k, const float *w, long ldw, const float *x, float beta, float *y) {}
 static inline void recurrent_sgemm(int transA, long m, long n, long k, const float *a, long lda, const float *packedB,
                                    float beta, float *c, long ldc) {}
 

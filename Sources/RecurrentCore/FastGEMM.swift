@@ -52,6 +52,33 @@ public enum FastGEMM {
 
     nonisolated(unsafe) private static var enabled = true
 
+    /// `y (n) = x (k) · op(B) + beta · y`, beta 0 or 1, with the AVX-512 kernel (fast path only):
+    /// `B` stored (n × k) when `transposeB` (a weight used as `x · Wᵀ`), else (k × n).
+    @inline(__always)
+    public static func gemv(transposeB: Bool, n: Int, k: Int, x: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
+                            beta: Float, y: UnsafeMutablePointer<Float>) {
+        #if !canImport(Accelerate)
+        // Large weights (beyond L2) are bandwidth-bound: split the outputs over the threads.
+        let threads = n * k >= 1 << 18 && n >= 128 ? Swift.min(ComputeThreads.count, 4) : 1
+        if threads > 1 {
+            let share = ((n + threads - 1) / threads + 63) / 64 * 64
+            ComputeThreads.run(threads) { t in
+                let j0 = t * share, j1 = Swift.min(n, j0 + share)
+                guard j0 < j1 else { return }
+                if transposeB {
+                    recurrent_gemv_rows(j1 - j0, k, b + j0 * ldb, ldb, x, beta, y + j0)
+                } else {
+                    recurrent_gemv_columns(j1 - j0, k, b + j0, ldb, x, beta, y + j0)
+                }
+            }
+        } else if transposeB {
+            recurrent_gemv_rows(n, k, b, ldb, x, beta, y)
+        } else {
+            recurrent_gemv_columns(n, k, b, ldb, x, beta, y)
+        }
+        #endif
+    }
+
     /// Whether packing a weight once pays off for `rows` rows multiplied by it in one call (a layer
     /// call with T·B rows); below this, products go to the BLAS (GEMV for batch-1 sampling).
     public static func worthPacking(rows: Int) -> Bool { isEnabled && rows >= 16 }
@@ -67,13 +94,9 @@ public enum FastGEMM {
     public static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
                             a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                             beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        if isEnabled && m == 1 && !transposeA {
-            // One row (batch-1 inference): a matrix-vector product, no packing.
-            if transposeB {
-                BLAS.gemv(transpose: false, rows: n, columns: k, a: b, lda: ldb, x: a, beta: beta, y: c)
-            } else {
-                BLAS.gemv(transpose: true, rows: k, columns: n, a: b, lda: ldb, x: a, beta: beta, y: c)
-            }
+        if isEnabled && m == 1 && !transposeA && (beta == 0 || beta == 1) {
+            // One row (batch-1 inference): a matrix-vector product on the calling thread, no packing.
+            gemv(transposeB: transposeB, n: n, k: k, x: a, b: b, ldb: ldb, beta: beta, y: c)
             return
         }
         guard isEnabled, beta == 0 || beta == 1, m >= 2, n >= 16, k >= 16 else {

@@ -51,4 +51,25 @@ final class FastGEMMTests: XCTestCase {
             .multiply(transposeA: false, m: m, a: a, lda: lda, beta: 1, c: &actual, ldc: ldc, threads: 1)
         for i in 0..<(m * ldc) { XCTAssertEqual(actual[i], expected[i], accuracy: 1e-5, "element \(i)") }
     }
+
+    func testGEMVEqualsBLASForBothLayoutsAndTails() throws {
+        try XCTSkipUnless(FastGEMM.isSupported, "no AVX-512 on this CPU")
+        var rng = RandomGenerator(seed: 9)
+        for (n, k) in [(1, 1), (3, 17), (65, 128), (512, 128), (70, 33), (4, 64)] {
+            for transposeB in [false, true] {
+                for beta: Float in [0, 1] {
+                    let x = randomMatrix(k, &rng), b = randomMatrix(k * n, &rng), y0 = randomMatrix(n, &rng)
+                    let ldb = transposeB ? k : n
+                    var expected = y0, actual = y0
+                    BLAS.gemm(transposeA: false, transposeB: transposeB, m: 1, n: n, k: k, a: x, lda: k, b: b, ldb: ldb,
+                              beta: beta, c: &expected, ldc: n)
+                    FastGEMM.gemv(transposeB: transposeB, n: n, k: k, x: x, b: b, ldb: ldb, beta: beta, y: &actual)
+                    for i in 0..<n {
+                        XCTAssertEqual(actual[i], expected[i], accuracy: 1e-6 * Float(k) + 1e-6,
+                                       "n \(n) k \(k) transposeB \(transposeB) beta \(beta) element \(i)")
+                    }
+                }
+            }
+        }
+    }
 }

@@ -374,6 +374,7 @@ struct StepWeightProduct {
     let packed: PackedMatrix?
 
     init(weight: UnsafePointer<Float>, transposed: Bool, n: Int, k: Int, fast: Bool) {
+        // fast: pack op(W) (worth it for many rows); batch-1 calls take the AVX-512 GEMV when enabled.
         self.weight = weight
         self.transposed = transposed
         self.n = n
@@ -388,6 +389,8 @@ struct StepWeightProduct {
         if m == 0 { return }
         if let packed {
             packed.multiplyUnthreaded(m: m, a: a, lda: lda, beta: beta, c: c, ldc: ldc)
+        } else if m == 1 && FastGEMM.isEnabled && (beta == 0 || beta == 1) {
+            FastGEMM.gemv(transposeB: transposed, n: n, k: k, x: a, b: weight, ldb: transposed ? k : n, beta: beta, y: c)
         } else if transposed {
             stepProduct(m: m, n: n, k: k, a: a, lda: lda, weight: weight, beta: beta, c: c, ldc: ldc)
         } else {
