@@ -129,7 +129,16 @@ public final class PackedMatrix: @unchecked Sendable {
         #else
         storageCount = Int(recurrent_sgemm_packed_b_count(k, n))
         storage = .allocate(capacity: Swift.max(storageCount, 1))
-        recurrent_sgemm_pack_b(transposed ? 1 : 0, k, n, b, ldb, storage)
+        // Large weights are packed by both threads, each taking whole 32-column panels.
+        let panels = (n + 31) / 32
+        let threads = k * n >= 1 << 17 ? Swift.min(ComputeThreads.count, panels) : 1
+        let destination = storage
+        ComputeThreads.run(threads) { part in
+            let p0 = part * panels / threads, p1 = (part + 1) * panels / threads
+            guard p0 < p1 else { return }
+            let j0 = p0 * 32, columns = Swift.min(n, p1 * 32) - j0
+            recurrent_sgemm_pack_b(transposed ? 1 : 0, k, columns, transposed ? b + j0 * ldb : b + j0, ldb, destination + p0 * k * 32)
+        }
         #endif
     }
 

@@ -200,20 +200,30 @@ struct FusedDirectionRecord {
 // MARK: - Small dense helpers (outside the time loops or per step, never allocating)
 
 /// Fills each of `rows` rows (width `width`, contiguous) with `a + b` (either may be nil: zeros).
+/// Large fills are split by rows over `ComputeThreads` (each element is written the same way).
 func fillRows(_ destination: UnsafeMutablePointer<Float>, rows: Int, width: Int,
               _ a: UnsafePointer<Float>?, _ b: UnsafePointer<Float>?) {
-    for r in 0..<rows {
-        let d = destination + r * width
-        for j in 0..<width { d[j] = (a?[j] ?? 0) + (b?[j] ?? 0) }
+    let threads = rows * width >= 1 << 18 ? Swift.min(ComputeThreads.count, rows) : 1
+    ComputeThreads.run(threads) { part in
+        for r in (part * rows / threads)..<((part + 1) * rows / threads) {
+            let d = destination + r * width
+            for j in 0..<width { d[j] = (a?[j] ?? 0) + (b?[j] ?? 0) }
+        }
     }
 }
 
-/// `destination[j] += Σ_r source[r·stride + j]` over `rows` rows of width `width`.
+/// `destination[j] += Σ_r source[r·stride + j]` over `rows` rows of width `width`. Large sums are split
+/// by columns over `ComputeThreads`; every column still adds its rows in order, so the result does not
+/// depend on the thread count.
 func addColumnSums(_ source: UnsafePointer<Float>, rows: Int, width: Int, stride: Int,
                    into destination: UnsafeMutablePointer<Float>) {
-    for r in 0..<rows {
-        let s = source + r * stride
-        for j in 0..<width { destination[j] += s[j] }
+    let threads = rows * width >= 1 << 18 ? Swift.min(ComputeThreads.count, Swift.max(1, width / 64)) : 1
+    ComputeThreads.run(threads) { part in
+        let j0 = part * width / threads, j1 = (part + 1) * width / threads
+        for r in 0..<rows {
+            let s = source + r * stride
+            for j in j0..<j1 { destination[j] += s[j] }
+        }
     }
 }
 
@@ -352,8 +362,12 @@ struct FusedDirectionContext {
             addColumnSums(dGates, rows: rows, width: width, stride: width, into: db)
         }
         if let db = gradients.biasHH {
-            db.initialize(repeating: 0, count: width)
-            addColumnSums(dGatesHidden, rows: rows, width: width, stride: width, into: db)
+            if dGatesHidden == dGates, let dbIH = gradients.biasIH {
+                db.update(from: dbIH, count: width)   // the same sums (LSTM, RNN)
+            } else {
+                db.initialize(repeating: 0, count: width)
+                addColumnSums(dGatesHidden, rows: rows, width: width, stride: width, into: db)
+            }
         }
         if let dInput {
             FastGEMM.gemm(transposeA: false, transposeB: false, m: rows, n: inputWidth, k: width,
