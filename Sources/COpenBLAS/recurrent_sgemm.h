@@ -69,9 +69,11 @@ static inline RSG_TARGET void recurrent_sgemm_pack_b(int transB, long k, long n,
             }
         } else {
             // Column j of op(B) is row j0 + j of the stored (n × k) matrix: a strided gather per column.
-            for (long kk = 0; kk < k; kk++) {
-                float *row = d + kk * RSG_NR;
-                for (long j = 0; j < RSG_NR; j++) row[j] = j < width ? b[(j0 + j) * ldb + kk] : 0.0f;
+            // Read each stored row once, in order; the writes stay inside this panel (k·128 bytes).
+            for (long j = 0; j < RSG_NR; j++) {
+                const float *source = b + (j0 + j) * ldb;
+                if (j < width) for (long kk = 0; kk < k; kk++) d[kk * RSG_NR + j] = source[kk];
+                else for (long kk = 0; kk < k; kk++) d[kk * RSG_NR + j] = 0.0f;
             }
         }
     }

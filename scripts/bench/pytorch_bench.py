@@ -99,6 +99,7 @@ def run(name, seconds):
         if time.perf_counter() >= deadline or i >= 10000:
             break
     durations = []
+    cpu0 = time.process_time()
     start = time.perf_counter()
     now = start
     while now < start + seconds:
@@ -106,6 +107,7 @@ def run(name, seconds):
         iteration(i); i += 1
         now = time.perf_counter()
         durations.append(now - t0)
+    cpu = (time.process_time() - cpu0) / len(durations)
     durations.sort()
     median = durations[len(durations) // 2]
     tps = batch * seq / median
@@ -113,6 +115,7 @@ def run(name, seconds):
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return dict(workload=name, tokens_per_s=tps, us_per_token=1e6 / tps, gflops=tps * flops / 1e9,
                 peak_rss_mib=rss, iterations=len(durations), median_iteration_ms=median * 1e3,
+                cpu_ms_per_iteration=cpu * 1e3,
                 per_token=kind == "sample")
 
 
@@ -136,7 +139,7 @@ def main():
         else:
             rate = f"{r['us_per_token']:9.2f} µs/token" if r["per_token"] else f"{r['tokens_per_s']:9.0f} tokens/s"
             print(f"{n:<4} {rate}  {r['gflops']:7.1f} GFLOP/s  peak RSS {r['peak_rss_mib']:7.1f} MiB  "
-                  f"({r['iterations']} iterations, median {r['median_iteration_ms']:.3f} ms)")
+                  f"({r['iterations']} iterations, median {r['median_iteration_ms']:.3f} ms, CPU {r['cpu_ms_per_iteration']:.3f} ms)")
 
 
 if __name__ == "__main__":

@@ -203,11 +203,14 @@ struct FusedDirectionRecord {
 /// Large fills are split by rows over `ComputeThreads` (each element is written the same way).
 func fillRows(_ destination: UnsafeMutablePointer<Float>, rows: Int, width: Int,
               _ a: UnsafePointer<Float>?, _ b: UnsafePointer<Float>?) {
+    guard rows > 0 else { return }
+    // The first row holds a + b; the others are copies of it.
+    for j in 0..<width { destination[j] = (a?[j] ?? 0) + (b?[j] ?? 0) }
+    let first = UnsafePointer(destination)
     let threads = rows * width >= 1 << 18 ? Swift.min(ComputeThreads.count, rows) : 1
     ComputeThreads.run(threads) { part in
-        for r in (part * rows / threads)..<((part + 1) * rows / threads) {
-            let d = destination + r * width
-            for j in 0..<width { d[j] = (a?[j] ?? 0) + (b?[j] ?? 0) }
+        for r in Swift.max(1, part * rows / threads)..<((part + 1) * rows / threads) {
+            (destination + r * width).update(from: first, count: width)
         }
     }
 }
