@@ -9,7 +9,7 @@ struct RecurrentCommand: ParsableCommand {
         commandName: "recurrent",
         abstract: "Recurrent neural networks in Swift: RNN, LSTM and GRU exact to PyTorch, trained on the CPU.",
         version: RecurrentVersion.current,
-        subcommands: [TrainCommand.self, SampleCommand.self, EvaluateCommand.self, DemoCommand.self],
+        subcommands: [TrainCommand.self, SampleCommand.self, EvaluateCommand.self, BenchCommand.self, DemoCommand.self],
         defaultSubcommand: nil
     )
 

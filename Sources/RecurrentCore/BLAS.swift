@@ -65,7 +65,8 @@ public enum BLAS {
 }
 
 extension Tensor {
-    /// The matrix product `op(self) · op(other)` of two rank-2 tensors.
+    /// The matrix product `op(self) · op(other)` of two rank-2 tensors (on `FastGEMM`'s path when
+    /// enabled, else the BLAS).
     public func matmul(_ other: Tensor, transposeSelf: Bool = false, transposeOther: Bool = false) -> Tensor {
         precondition(rank == 2 && other.rank == 2, "Tensor.matmul: needs rank-2 tensors, got \(shape) and \(other.shape)")
         let m = transposeSelf ? shape[1] : shape[0]
@@ -77,9 +78,9 @@ extension Tensor {
         scalars.withUnsafeBufferPointer { a in
             other.scalars.withUnsafeBufferPointer { b in
                 result.scalars.withUnsafeMutableBufferPointer { c in
-                    BLAS.gemm(transposeA: transposeSelf, transposeB: transposeOther, m: m, n: n, k: k,
-                              a: a.baseAddress!, lda: shape[1], b: b.baseAddress!, ldb: other.shape[1],
-                              c: c.baseAddress!, ldc: n)
+                    FastGEMM.gemm(transposeA: transposeSelf, transposeB: transposeOther, m: m, n: n, k: k,
+                                  a: a.baseAddress!, lda: shape[1], b: b.baseAddress!, ldb: other.shape[1],
+                                  c: c.baseAddress!, ldc: n)
                 }
             }
         }

@@ -29,29 +29,35 @@ enum GRUSequenceKernel {
         let zeroH = FusedBuffer(count: H, zeroed: true)
         let bhn = UnsafePointer(w.biasHH.map { $0 + 2 * H } ?? UnsafePointer(zeroH.pointer))
 
-        for s in 0..<g.sequenceLength {
-            let t = g.time(step: s, reverse: ctx.reverse)
-            let (hPrev, hPrevStride) = ctx.previousH(step: s)
-            stepProduct(m: B, n: G, k: H, a: hPrev, lda: hPrevStride, weight: w.weightHH, beta: 0,
-                        c: hiddenProduct.pointer, ldc: G)
-            for b in 0..<B {
-                let row = g.row(t, b)
-                let gr = gates + row * G
-                let hp = hiddenProduct.pointer + b * G
-                let hb = hPrev + b * hPrevStride
-                let hn = hiddenN + row * H
-                let out = ctx.output + row * ctx.outputWidth + ctx.column
-                for j in 0..<(2 * H) { gr[j] += hp[j] }
-                VectorizedActivation.sigmoid(gr, gr, count: 2 * H)
-                for j in 0..<H {
-                    let v = hp[2 * H + j] + bhn[j]
-                    hn[j] = v
-                    gr[2 * H + j] += gr[j] * v
-                }
-                VectorizedActivation.tanh(gr + 2 * H, gr + 2 * H, count: H)
-                for j in 0..<H {
-                    let z = gr[H + j], n = gr[2 * H + j]
-                    out[j] = n + z * (hb[j] - n)
+        let fast = FastGEMM.worthPacking(rows: g.rows)
+        let recurrentProduct = StepWeightProduct(weight: w.weightHH, transposed: true, n: G, k: H, fast: fast)
+        let partition = batchPartition(batchSize: B, fast: fast)
+        ComputeThreads.run(partition.count) { part in
+            let rows = partition[part]
+            for s in 0..<g.sequenceLength {
+                let t = g.time(step: s, reverse: ctx.reverse)
+                let (hPrev, hPrevStride) = ctx.previousH(step: s)
+                recurrentProduct.multiply(m: rows.count, a: hPrev + rows.lowerBound * hPrevStride, lda: hPrevStride, beta: 0,
+                                          c: hiddenProduct.pointer + rows.lowerBound * G, ldc: G)
+                for b in rows {
+                    let row = g.row(t, b)
+                    let gr = gates + row * G
+                    let hp = hiddenProduct.pointer + b * G
+                    let hb = hPrev + b * hPrevStride
+                    let hn = hiddenN + row * H
+                    let out = ctx.output + row * ctx.outputWidth + ctx.column
+                    for j in 0..<(2 * H) { gr[j] += hp[j] }
+                    VectorizedActivation.sigmoid(gr, gr, count: 2 * H)
+                    for j in 0..<H {
+                        let v = hp[2 * H + j] + bhn[j]
+                        hn[j] = v
+                        gr[2 * H + j] += gr[j] * v
+                    }
+                    VectorizedActivation.tanh(gr + 2 * H, gr + 2 * H, count: H)
+                    for j in 0..<H {
+                        let z = gr[H + j], n = gr[2 * H + j]
+                        out[j] = n + z * (hb[j] - n)
+                    }
                 }
             }
         }
@@ -68,35 +74,41 @@ enum GRUSequenceKernel {
         let dGatesInput = FusedBuffer(count: g.rows * G)
         let dGatesHidden = FusedBuffer(count: g.rows * G)
 
-        for s in stride(from: g.sequenceLength - 1, through: 0, by: -1) {
-            let t = g.time(step: s, reverse: ctx.reverse)
-            ctx.addOutputGradient(dOutput, time: t, into: dh)
-            let (hPrev, hPrevStride) = ctx.previousH(step: s)
-            for b in 0..<B {
-                let row = g.row(t, b)
-                let gr = gates + row * G
-                let hn = hiddenN + row * H
-                let hb = hPrev + b * hPrevStride
-                let dx = dGatesInput.pointer + row * G
-                let dhh = dGatesHidden.pointer + row * G
-                let dhb = dh + b * H
-                for j in 0..<H {
-                    let r = gr[j], z = gr[H + j], n = gr[2 * H + j], d = dhb[j]
-                    let dn = d * (1 - z) * (1 - n * n)
-                    let dz = d * (hb[j] - n) * z * (1 - z)
-                    let dr = dn * hn[j] * r * (1 - r)
-                    dx[j] = dr
-                    dx[H + j] = dz
-                    dx[2 * H + j] = dn
-                    dhh[j] = dr
-                    dhh[H + j] = dz
-                    dhh[2 * H + j] = dn * r
-                    dhb[j] = d * z
+        let fast = FastGEMM.worthPacking(rows: g.rows)
+        let recurrentProduct = StepWeightProduct(weight: w.weightHH, transposed: false, n: H, k: G, fast: fast)
+        let partition = batchPartition(batchSize: B, fast: fast)
+        ComputeThreads.run(partition.count) { part in
+            let rows = partition[part]
+            for s in stride(from: g.sequenceLength - 1, through: 0, by: -1) {
+                let t = g.time(step: s, reverse: ctx.reverse)
+                ctx.addOutputGradient(dOutput, time: t, rows: rows, into: dh)
+                let (hPrev, hPrevStride) = ctx.previousH(step: s)
+                for b in rows {
+                    let row = g.row(t, b)
+                    let gr = gates + row * G
+                    let hn = hiddenN + row * H
+                    let hb = hPrev + b * hPrevStride
+                    let dx = dGatesInput.pointer + row * G
+                    let dhh = dGatesHidden.pointer + row * G
+                    let dhb = dh + b * H
+                    for j in 0..<H {
+                        let r = gr[j], z = gr[H + j], n = gr[2 * H + j], d = dhb[j]
+                        let dn = d * (1 - z) * (1 - n * n)
+                        let dz = d * (hb[j] - n) * z * (1 - z)
+                        let dr = dn * hn[j] * r * (1 - r)
+                        dx[j] = dr
+                        dx[H + j] = dz
+                        dx[2 * H + j] = dn
+                        dhh[j] = dr
+                        dhh[H + j] = dz
+                        dhh[2 * H + j] = dn * r
+                        dhb[j] = d * z
+                    }
                 }
+                // dh_{t−1} = dh_t ⊙ z + dgatesHidden_t · W_hh
+                recurrentProduct.multiply(m: rows.count, a: dGatesHidden.pointer + g.row(t, rows.lowerBound) * G, lda: rs * G,
+                                          beta: 1, c: dh + rows.lowerBound * H, ldc: H)
             }
-            // dh_{t−1} = dh_t ⊙ z + dgatesHidden_t · W_hh
-            stepProductUntransposed(m: B, n: H, k: G, a: dGatesHidden.pointer + g.row(t, 0) * G, lda: rs * G,
-                                    weight: w.weightHH, beta: 1, c: dh, ldc: H)
         }
         ctx.finishBackward(dGates: dGatesInput.pointer, dGatesHidden: dGatesHidden.pointer, width: G,
                            weightIH: w.weightIH, gradients: gradients, dInput: dInput)

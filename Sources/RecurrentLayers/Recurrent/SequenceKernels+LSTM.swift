@@ -19,43 +19,59 @@ enum LSTMSequenceKernel {
         let unprojected = record.unprojected?.pointer
         let c0 = ctx.c0!
         ctx.hoistInputProjection(weightIH: w.weightIH, biasA: w.biasIH, biasB: w.biasHH, width: G, into: gates)
+        let fast = FastGEMM.worthPacking(rows: g.rows)
+        let recurrentProduct = StepWeightProduct(weight: w.weightHH, transposed: true, n: G, k: P, fast: fast)
+        // The projection's per-step product runs on the BLAS path (one thread).
+        let partition = batchPartition(batchSize: B, fast: fast, allowThreads: w.weightHR == nil)
 
-        for s in 0..<g.sequenceLength {
-            let t = g.time(step: s, reverse: ctx.reverse)
-            let (hPrev, hPrevStride) = ctx.previousH(step: s)
-            let cPrev: UnsafePointer<Float>, cPrevStride: Int
-            if s == 0 {
-                cPrev = c0; cPrevStride = H
-            } else {
-                cPrev = UnsafePointer(cells + g.row(g.time(step: s - 1, reverse: ctx.reverse), 0) * H); cPrevStride = rs * H
-            }
-            let gateStep = gates + g.row(t, 0) * G, gateStride = rs * G
-            // gates_t += h_{t−1} · W_hhᵀ
-            stepProduct(m: B, n: G, k: P, a: hPrev, lda: hPrevStride, weight: w.weightHH, beta: 1, c: gateStep, ldc: gateStride)
-            for b in 0..<B {
-                let gr = gateStep + b * gateStride
-                let cp = cPrev + b * cPrevStride
-                let c = cells + g.row(t, b) * H
-                if let wci = w.weightCI, let wcf = w.weightCF {
-                    for j in 0..<H {
-                        gr[j] += wci[j] * cp[j]
-                        gr[H + j] += wcf[j] * cp[j]
+        ComputeThreads.run(partition.count) { part in
+            let rows = partition[part], nb = rows.count
+            for s in 0..<g.sequenceLength {
+                let t = g.time(step: s, reverse: ctx.reverse)
+                let (hPrev, hPrevStride) = ctx.previousH(step: s)
+                let cPrev: UnsafePointer<Float>, cPrevStride: Int
+                if s == 0 {
+                    cPrev = c0; cPrevStride = H
+                } else {
+                    cPrev = UnsafePointer(cells + g.row(g.time(step: s - 1, reverse: ctx.reverse), 0) * H); cPrevStride = rs * H
+                }
+                let gateStep = gates + g.row(t, 0) * G, gateStride = rs * G
+                // gates_t += h_{t−1} · W_hhᵀ for this thread's rows
+                recurrentProduct.multiply(m: nb, a: hPrev + rows.lowerBound * hPrevStride, lda: hPrevStride, beta: 1,
+                                          c: gateStep + rows.lowerBound * gateStride, ldc: gateStride)
+                if fast && w.weightCI == nil && unprojected == nil {
+                    for b in rows {
+                        FastElementwise.lstmForwardRow(hiddenSize: H, gates: gateStep + b * gateStride, cPrev: cPrev + b * cPrevStride,
+                                                       c: cells + g.row(t, b) * H,
+                                                       h: ctx.output + g.row(t, b) * ctx.outputWidth + ctx.column)
                     }
+                    continue
                 }
-                VectorizedActivation.sigmoid(gr, gr, count: 2 * H)
-                VectorizedActivation.tanh(gr + 2 * H, gr + 2 * H, count: H)
-                for j in 0..<H { c[j] = gr[H + j] * cp[j] + gr[j] * gr[2 * H + j] }
-                if let wco = w.weightCO {
-                    for j in 0..<H { gr[3 * H + j] += wco[j] * c[j] }
+                for b in rows {
+                    let gr = gateStep + b * gateStride
+                    let cp = cPrev + b * cPrevStride
+                    let c = cells + g.row(t, b) * H
+                    if let wci = w.weightCI, let wcf = w.weightCF {
+                        for j in 0..<H {
+                            gr[j] += wci[j] * cp[j]
+                            gr[H + j] += wcf[j] * cp[j]
+                        }
+                    }
+                    VectorizedActivation.sigmoid(gr, gr, count: 2 * H)
+                    VectorizedActivation.tanh(gr + 2 * H, gr + 2 * H, count: H)
+                    for j in 0..<H { c[j] = gr[H + j] * cp[j] + gr[j] * gr[2 * H + j] }
+                    if let wco = w.weightCO {
+                        for j in 0..<H { gr[3 * H + j] += wco[j] * c[j] }
+                    }
+                    VectorizedActivation.sigmoid(gr + 3 * H, gr + 3 * H, count: H)
+                    let h = unprojected.map { $0 + g.row(t, b) * H } ?? (ctx.output + g.row(t, b) * ctx.outputWidth + ctx.column)
+                    VectorizedActivation.tanh(c, h, count: H)
+                    for j in 0..<H { h[j] *= gr[3 * H + j] }
                 }
-                VectorizedActivation.sigmoid(gr + 3 * H, gr + 3 * H, count: H)
-                let h = unprojected.map { $0 + g.row(t, b) * H } ?? (ctx.output + g.row(t, b) * ctx.outputWidth + ctx.column)
-                VectorizedActivation.tanh(c, h, count: H)
-                for j in 0..<H { h[j] *= gr[3 * H + j] }
-            }
-            if let unprojected, let weightHR = w.weightHR {
-                stepProduct(m: B, n: P, k: H, a: unprojected + g.row(t, 0) * H, lda: rs * H, weight: weightHR,
-                            beta: 0, c: ctx.output + g.row(t, 0) * ctx.outputWidth + ctx.column, ldc: rs * ctx.outputWidth)
+                if let unprojected, let weightHR = w.weightHR {
+                    stepProduct(m: B, n: P, k: H, a: unprojected + g.row(t, 0) * H, lda: rs * H, weight: weightHR,
+                                beta: 0, c: ctx.output + g.row(t, 0) * ctx.outputWidth + ctx.column, ldc: rs * ctx.outputWidth)
+                }
             }
         }
         ctx.copyFinalHidden(into: hN)
@@ -74,7 +90,6 @@ enum LSTMSequenceKernel {
         let c0 = ctx.c0!
         let peephole = w.weightCI != nil
         let dGates = FusedBuffer(count: g.rows * G)
-        let tanhC = FusedBuffer(count: H)
         // Projection: dh_t saved for dW_hr, and the gradient of the unprojected h.
         let projected = w.weightHR != nil
         let dUnprojected = projected ? FusedBuffer(count: B * H) : nil
@@ -85,9 +100,18 @@ enum LSTMSequenceKernel {
         let zero = UnsafePointer(zeroH.pointer)
         let wci = w.weightCI ?? zero, wcf = w.weightCF ?? zero, wco = w.weightCO ?? zero
 
-        for s in stride(from: g.sequenceLength - 1, through: 0, by: -1) {
+        let fast = FastGEMM.worthPacking(rows: g.rows)
+        let recurrentProduct = StepWeightProduct(weight: w.weightHH, transposed: false, n: P, k: G, fast: fast)
+        // Peephole gradients accumulate over rows and the projection runs on the BLAS: one thread then.
+        let partition = batchPartition(batchSize: B, fast: fast, allowThreads: !projected && !peephole)
+
+        ComputeThreads.run(partition.count) { part in
+          let rows = partition[part], nb = rows.count
+          let tanhC = UnsafeMutablePointer<Float>.allocate(capacity: H)
+          defer { tanhC.deallocate() }
+          for s in stride(from: g.sequenceLength - 1, through: 0, by: -1) {
             let t = g.time(step: s, reverse: ctx.reverse)
-            ctx.addOutputGradient(dOutput, time: t, into: dh)
+            ctx.addOutputGradient(dOutput, time: t, rows: rows, into: dh)
             let dhUnprojected: UnsafePointer<Float>
             if let dUnprojected, let weightHR = w.weightHR {
                 if let dHidden {
@@ -105,14 +129,19 @@ enum LSTMSequenceKernel {
             } else {
                 cPrev = UnsafePointer(cells + g.row(g.time(step: s - 1, reverse: ctx.reverse), 0) * H); cPrevStride = rs * H
             }
-            for b in 0..<B {
+            for b in rows where fast && !peephole {
+                FastElementwise.lstmBackwardRow(hiddenSize: H, gates: gates + g.row(t, b) * G, c: cells + g.row(t, b) * H,
+                                                cPrev: cPrev + b * cPrevStride, dh: dhUnprojected + b * H, dc: dc + b * H,
+                                                dGates: dGates.pointer + g.row(t, b) * G)
+            }
+            for b in rows where !(fast && !peephole) {
                 let gr = UnsafePointer(gates + g.row(t, b) * G)
                 let c = UnsafePointer(cells + g.row(t, b) * H)
                 let cp = cPrev + b * cPrevStride
                 let dg = dGates.pointer + g.row(t, b) * G
                 let dhb = dhUnprojected + b * H
                 let dcb = dc + b * H
-                let tc = tanhC.pointer
+                let tc = tanhC
                 let gi = gr, gf = gr + H, gg = gr + 2 * H, go = gr + 3 * H
                 let di = dg, df = dg + H, dgg = dg + 2 * H, dO = dg + 3 * H
                 // Short passes over L1-resident rows, each simple enough for LLVM to vectorise.
@@ -134,9 +163,10 @@ enum LSTMSequenceKernel {
                     for j in 0..<H { dco[j] += dO[j] * c[j] }
                 }
             }
-            // dh_{t−1} = dgates_t · W_hh
-            stepProductUntransposed(m: B, n: P, k: G, a: dGates.pointer + g.row(t, 0) * G, lda: rs * G,
-                                    weight: w.weightHH, beta: 0, c: dh, ldc: P)
+            // dh_{t−1} = dgates_t · W_hh for this thread's rows
+            recurrentProduct.multiply(m: nb, a: dGates.pointer + g.row(t, rows.lowerBound) * G, lda: rs * G, beta: 0,
+                                      c: dh + rows.lowerBound * P, ldc: P)
+          }
         }
 
         ctx.finishBackward(dGates: dGates.pointer, dGatesHidden: dGates.pointer, width: G, weightIH: w.weightIH,

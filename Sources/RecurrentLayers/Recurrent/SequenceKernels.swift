@@ -200,20 +200,33 @@ struct FusedDirectionRecord {
 // MARK: - Small dense helpers (outside the time loops or per step, never allocating)
 
 /// Fills each of `rows` rows (width `width`, contiguous) with `a + b` (either may be nil: zeros).
+/// Large fills are split by rows over `ComputeThreads` (each element is written the same way).
 func fillRows(_ destination: UnsafeMutablePointer<Float>, rows: Int, width: Int,
               _ a: UnsafePointer<Float>?, _ b: UnsafePointer<Float>?) {
-    for r in 0..<rows {
-        let d = destination + r * width
-        for j in 0..<width { d[j] = (a?[j] ?? 0) + (b?[j] ?? 0) }
+    guard rows > 0 else { return }
+    // The first row holds a + b; the others are copies of it.
+    for j in 0..<width { destination[j] = (a?[j] ?? 0) + (b?[j] ?? 0) }
+    let first = UnsafePointer(destination)
+    let threads = rows * width >= 1 << 18 ? Swift.min(ComputeThreads.count, rows) : 1
+    ComputeThreads.run(threads) { part in
+        for r in Swift.max(1, part * rows / threads)..<((part + 1) * rows / threads) {
+            (destination + r * width).update(from: first, count: width)
+        }
     }
 }
 
-/// `destination[j] += Σ_r source[r·stride + j]` over `rows` rows of width `width`.
+/// `destination[j] += Σ_r source[r·stride + j]` over `rows` rows of width `width`. Large sums are split
+/// by columns over `ComputeThreads`; every column still adds its rows in order, so the result does not
+/// depend on the thread count.
 func addColumnSums(_ source: UnsafePointer<Float>, rows: Int, width: Int, stride: Int,
                    into destination: UnsafeMutablePointer<Float>) {
-    for r in 0..<rows {
-        let s = source + r * stride
-        for j in 0..<width { destination[j] += s[j] }
+    let threads = rows * width >= 1 << 18 ? Swift.min(ComputeThreads.count, Swift.max(1, width / 64)) : 1
+    ComputeThreads.run(threads) { part in
+        let j0 = part * width / threads, j1 = (part + 1) * width / threads
+        for r in 0..<rows {
+            let s = source + r * stride
+            for j in j0..<j1 { destination[j] += s[j] }
+        }
     }
 }
 
@@ -288,7 +301,7 @@ struct FusedDirectionContext {
         let rows = geometry.rows
         let hasBias = biasA != nil || biasB != nil
         if hasBias { fillRows(gates, rows: rows, width: width, biasA, biasB) }
-        BLAS.gemm(transposeA: false, transposeB: true, m: rows, n: width, k: inputWidth,
+        FastGEMM.gemm(transposeA: false, transposeB: true, m: rows, n: width, k: inputWidth,
                   a: input, lda: inputWidth, b: weightIH, ldb: inputWidth,
                   beta: hasBias ? 1 : 0, c: gates, ldc: width)
     }
@@ -317,8 +330,14 @@ struct FusedDirectionContext {
     /// `dh += dOutput` of time step `t` for this direction (dh is B × Hout).
     @inline(__always)
     func addOutputGradient(_ dOutput: UnsafePointer<Float>, time t: Int, into dh: UnsafeMutablePointer<Float>) {
+        addOutputGradient(dOutput, time: t, rows: 0..<geometry.batchSize, into: dh)
+    }
+
+    /// `dh += dOutput` of time step `t` for batch elements `rows` only.
+    @inline(__always)
+    func addOutputGradient(_ dOutput: UnsafePointer<Float>, time t: Int, rows: Range<Int>, into dh: UnsafeMutablePointer<Float>) {
         let width = outputHiddenSize
-        for b in 0..<geometry.batchSize {
+        for b in rows {
             let source = dOutput + geometry.row(t, b) * outputWidth + column
             let destination = dh + b * width
             for j in 0..<width { destination[j] += source[j] }
@@ -332,12 +351,12 @@ struct FusedDirectionContext {
                         dInput: UnsafeMutablePointer<Float>?) {
         let rows = geometry.rows
         if let dW = gradients.weightIH {
-            BLAS.gemm(transposeA: true, transposeB: false, m: width, n: inputWidth, k: rows,
+            FastGEMM.gemm(transposeA: true, transposeB: false, m: width, n: inputWidth, k: rows,
                       a: dGates, lda: width, b: input, ldb: inputWidth, beta: 0, c: dW, ldc: inputWidth)
         }
         if let dW = gradients.weightHH {
             let previous = previousHiddenMatrix()
-            BLAS.gemm(transposeA: true, transposeB: false, m: width, n: outputHiddenSize, k: rows,
+            FastGEMM.gemm(transposeA: true, transposeB: false, m: width, n: outputHiddenSize, k: rows,
                       a: dGatesHidden, lda: width, b: previous.pointer, ldb: outputHiddenSize,
                       beta: 0, c: dW, ldc: outputHiddenSize)
         }
@@ -346,12 +365,61 @@ struct FusedDirectionContext {
             addColumnSums(dGates, rows: rows, width: width, stride: width, into: db)
         }
         if let db = gradients.biasHH {
-            db.initialize(repeating: 0, count: width)
-            addColumnSums(dGatesHidden, rows: rows, width: width, stride: width, into: db)
+            if dGatesHidden == dGates, let dbIH = gradients.biasIH {
+                db.update(from: dbIH, count: width)   // the same sums (LSTM, RNN)
+            } else {
+                db.initialize(repeating: 0, count: width)
+                addColumnSums(dGatesHidden, rows: rows, width: width, stride: width, into: db)
+            }
         }
         if let dInput {
-            BLAS.gemm(transposeA: false, transposeB: false, m: rows, n: inputWidth, k: width,
+            FastGEMM.gemm(transposeA: false, transposeB: false, m: rows, n: inputWidth, k: width,
                       a: dGates, lda: width, b: weightIH, ldb: inputWidth, beta: 1, c: dInput, ldc: inputWidth)
         }
     }
+}
+
+/// A per-step weight product `rows(A) · op(W)` that packs `op(W)` once per kernel call when the fast
+/// path is on (`FastGEMM.isEnabled`), and otherwise calls the BLAS (`stepProduct` /
+/// `stepProductUntransposed`, the reference path).
+struct StepWeightProduct {
+    let weight: UnsafePointer<Float>
+    /// true: `A · Wᵀ` with W stored (n, k); false: `A · W` with W stored (k, n).
+    let transposed: Bool
+    let n: Int
+    let k: Int
+    let packed: PackedMatrix?
+
+    init(weight: UnsafePointer<Float>, transposed: Bool, n: Int, k: Int, fast: Bool) {
+        // fast: pack op(W) (worth it for many rows); batch-1 calls take the AVX-512 GEMV when enabled.
+        self.weight = weight
+        self.transposed = transposed
+        self.n = n
+        self.k = k
+        packed = fast ? PackedMatrix(transposed: transposed, k: k, n: n, b: weight, ldb: transposed ? k : n) : nil
+    }
+
+
+    /// `C (m × n) = A · op(W) + beta · C` (beta 0 or 1) on the calling thread.
+    @inline(__always)
+    func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if m == 0 { return }
+        if let packed {
+            packed.multiplyUnthreaded(m: m, a: a, lda: lda, beta: beta, c: c, ldc: ldc)
+        } else if m == 1 && FastGEMM.isEnabled && (beta == 0 || beta == 1) {
+            FastGEMM.gemv(transposeB: transposed, n: n, k: k, x: a, b: weight, ldb: transposed ? k : n, beta: beta, y: c)
+        } else if transposed {
+            stepProduct(m: m, n: n, k: k, a: a, lda: lda, weight: weight, beta: beta, c: c, ldc: ldc)
+        } else {
+            stepProductUntransposed(m: m, n: n, k: k, a: a, lda: lda, weight: weight, beta: beta, c: c, ldc: ldc)
+        }
+    }
+}
+
+/// How a time loop splits the batch over threads: batch elements are independent through time, so
+/// each thread runs every step for its own rows with no synchronisation inside the loop.
+/// `fast` is false on the reference path (one thread, BLAS products).
+func batchPartition(batchSize: Int, fast: Bool, allowThreads: Bool = true) -> [Range<Int>] {
+    let threads = fast && allowThreads ? Swift.min(ComputeThreads.count, Swift.max(1, batchSize / 4)) : 1
+    return (0..<threads).map { t in (t * batchSize / threads)..<((t + 1) * batchSize / threads) }
 }

@@ -1,0 +1,305 @@
+import ArgumentParser
+import Foundation
+import Recurrent
+
+/// `recurrent bench`: throughput of the language-model workloads of the performance issue
+/// (training steps, inference without gradients, batch-1 sampling), with achieved GFLOP/s and the
+/// process's peak resident memory. The PyTorch side of the comparison is `scripts/bench/pytorch_bench.py`,
+/// which runs the same workloads with the same sizes and prints the same fields.
+///
+/// Workloads (vocabulary 65, synthetic uniformly random tokens, Adam lr 0.002, clip 5):
+/// - W1 LSTM embedding 256, hidden 256, 2 layers, batch 32, sequence 64 (training)
+/// - W2 as W1 with hidden and embedding 512, batch 64, sequence 100
+/// - W3 W1 with GRU · W4 W1 with tanh RNN · W5 LSTM hidden 128, batch 50, sequence 50
+/// - W6 inference (no gradients): LSTM hidden 256 (W6a) and 512 (W6b), batch 32, sequence 64
+/// - W7 sampling, batch 1, one token at a time with carried state: LSTM 128 (W7a), LSTM 512 (W7b),
+///   GRU 512 (W7c), 2 layers
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure training, inference and sampling throughput of the language-model workloads."
+    )
+
+    @Option(help: "Comma-separated workloads: w1,w2,w3,w4,w5,w6a,w6b,w7a,w7b,w7c, or 'all'.")
+    var workloads: String = "w1"
+
+    @Option(help: "Seconds to measure each workload (after warm-up).")
+    var seconds: Double = 5
+
+    @Option(help: "Measure exactly this many iterations (after 2 warm-up iterations) instead of --seconds.")
+    var iterations: Int?
+
+    @Option(help: "Threads for the kernels and the BLAS.")
+    var threads: Int = 2
+
+    @Flag(help: "Print one JSON object per workload.")
+    var json = false
+
+    @Flag(help: "Use the reference kernels (system BLAS only) instead of the fast paths.")
+    var reference = false
+
+    @Flag(help: "Also time the GEMM shapes of W1 on the BLAS and on the packed AVX-512 kernel.")
+    var gemm = false
+
+    func validate() throws {
+        guard seconds > 0 else { throw ValidationError("--seconds must be positive, got \(seconds)") }
+        guard threads > 0 else { throw ValidationError("--threads must be positive, got \(threads)") }
+        for name in selected where BenchWorkload.named(name) == nil {
+            throw ValidationError("unknown workload '\(name)'; choose from \(BenchWorkload.all.map(\.name).joined(separator: ", ")) or all")
+        }
+    }
+
+    private var selected: [String] {
+        workloads == "all" ? BenchWorkload.all.map(\.name)
+            : workloads.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+    }
+
+    func run() throws {
+        BLAS.setThreads(threads)
+        ComputeThreads.count = threads
+        if reference { FastGEMM.isEnabled = false }
+        if !json {
+            print("recurrent bench — \(threads) thread(s), \(reference ? "reference (BLAS) kernels" : FastGEMM.isEnabled ? "fast kernels" : "BLAS kernels (no AVX-512)"), OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "unset")")
+        }
+        if gemm { benchGEMMShapes(threads: threads) }
+        for name in selected {
+            guard let workload = BenchWorkload.named(name) else { continue }
+            let result = try workload.run(seconds: seconds, iterations: iterations)
+            if json {
+                print(result.json)
+            } else {
+                print(result.line)
+            }
+        }
+    }
+}
+
+/// One benchmark workload and its measurement.
+struct BenchWorkload {
+    enum Kind { case train, infer, sample }
+    let name: String
+    let kind: Kind
+    let cell: LanguageModel.Cell
+    let hidden: Int
+    let embedding: Int
+    let layers: Int
+    let batch: Int
+    let sequence: Int
+    let vocabulary = 65
+
+    static let all: [BenchWorkload] = [
+        .init(name: "w1", kind: .train, cell: .lstm, hidden: 256, embedding: 256, layers: 2, batch: 32, sequence: 64),
+        .init(name: "w2", kind: .train, cell: .lstm, hidden: 512, embedding: 512, layers: 2, batch: 64, sequence: 100),
+        .init(name: "w3", kind: .train, cell: .gru, hidden: 256, embedding: 256, layers: 2, batch: 32, sequence: 64),
+        .init(name: "w4", kind: .train, cell: .rnn, hidden: 256, embedding: 256, layers: 2, batch: 32, sequence: 64),
+        .init(name: "w5", kind: .train, cell: .lstm, hidden: 128, embedding: 128, layers: 2, batch: 50, sequence: 50),
+        .init(name: "w6a", kind: .infer, cell: .lstm, hidden: 256, embedding: 256, layers: 2, batch: 32, sequence: 64),
+        .init(name: "w6b", kind: .infer, cell: .lstm, hidden: 512, embedding: 512, layers: 2, batch: 32, sequence: 64),
+        .init(name: "w7a", kind: .sample, cell: .lstm, hidden: 128, embedding: 128, layers: 2, batch: 1, sequence: 1),
+        .init(name: "w7b", kind: .sample, cell: .lstm, hidden: 512, embedding: 512, layers: 2, batch: 1, sequence: 1),
+        .init(name: "w7c", kind: .sample, cell: .gru, hidden: 512, embedding: 512, layers: 2, batch: 1, sequence: 1),
+    ]
+
+    static func named(_ name: String) -> BenchWorkload? { all.first { $0.name == name } }
+
+    /// Forward FLOPs per token (multiply-adds count 2): the recurrent layers' input and hidden
+    /// products plus the head. Training counts 3× (forward, and backward's two products per GEMM).
+    var forwardFlopsPerToken: Double {
+        let gates: Int
+        switch cell {
+        case .lstm, .peepholeLSTM: gates = 4
+        case .gru: gates = 3
+        case .rnn: gates = 1
+        }
+        var flops = 0.0
+        for layer in 0..<layers {
+            let input = layer == 0 ? embedding : hidden
+            flops += 2 * Double(gates * hidden) * Double(input + hidden)
+        }
+        flops += 2 * Double(hidden * vocabulary)
+        return flops
+    }
+
+    struct Result {
+        let name: String
+        let tokensPerSecond: Double
+        let gflops: Double
+        let peakRSSMiB: Double
+        let iterations: Int
+        let medianIterationSeconds: Double
+        let perToken: Bool
+        /// User + system CPU time of the whole process per iteration (all threads): robust to a busy machine.
+        let cpuSecondsPerIteration: Double
+
+        var line: String {
+            let rate = perToken
+                ? String(format: "%9.2f µs/token", 1e6 / tokensPerSecond)
+                : String(format: "%9.0f tokens/s", tokensPerSecond)
+            return String(format: "%-4@ %@  %7.1f GFLOP/s  peak RSS %7.1f MiB  (%d iterations, median %.3f ms, CPU %.3f ms)",
+                          name, rate, gflops, peakRSSMiB, iterations, medianIterationSeconds * 1e3, cpuSecondsPerIteration * 1e3)
+        }
+
+        var json: String {
+            String(format: "{\"workload\":\"%@\",\"tokens_per_s\":%.1f,\"us_per_token\":%.3f,\"gflops\":%.2f,\"peak_rss_mib\":%.1f,\"iterations\":%d,\"median_iteration_ms\":%.4f,\"cpu_ms_per_iteration\":%.4f}",
+                   name, tokensPerSecond, 1e6 / tokensPerSecond, gflops, peakRSSMiB, iterations, medianIterationSeconds * 1e3,
+                   cpuSecondsPerIteration * 1e3)
+        }
+    }
+
+    func run(seconds: Double, iterations fixedIterations: Int? = nil) throws -> Result {
+        var rng = RandomGenerator(seed: 1)
+        let configuration = LanguageModel.Configuration(cell: cell, vocabularySize: vocabulary, embeddingSize: embedding,
+                                                        hiddenSize: hidden, numLayers: layers)
+        let model = try LanguageModel(configuration, using: &rng)
+        let tokensPerIteration = batch * sequence
+        func randomTokens(_ count: Int) -> [Int] { (0..<count).map { _ in Int(rng.next() % UInt64(vocabulary)) } }
+        // A few fixed batches, cycled, so that data generation stays out of the timing.
+        let batches = (0..<4).map { _ in (randomTokens(tokensPerIteration), randomTokens(tokensPerIteration)) }
+
+        let iteration: (Int) -> Void
+        switch kind {
+        case .train:
+            let optimizer = try Adam(model.parameters, learningRate: 0.002)
+            var state: RecurrentLayerState?
+            iteration = { i in
+                let (inputs, targets) = batches[i % batches.count]
+                optimizer.zeroGrad()
+                let (logits, newState) = model(inputs, batchSize: batch, sequenceLength: sequence, state: state)
+                let loss = crossEntropy(logits: logits, targets: targets)
+                loss.backward()
+                clipGradientNorm(optimizer.parameters, maxNorm: 5)
+                optimizer.step()
+                state = newState.detached()
+            }
+        case .infer:
+            model.isTraining = false
+            var state: RecurrentLayerState?
+            iteration = { i in
+                GradientMode.withoutGradients {
+                    let (_, newState) = model(batches[i % batches.count].0, batchSize: batch, sequenceLength: sequence, state: state)
+                    state = newState
+                }
+            }
+        case .sample:
+            model.isTraining = false
+            var state: RecurrentLayerState?
+            var token = 0
+            // One token per iteration: logits → softmax → draw → feed back.
+            iteration = { _ in
+                GradientMode.withoutGradients {
+                    let (logits, newState) = model([token], batchSize: 1, sequenceLength: 1, state: state)
+                    state = newState
+                    token = sampleIndex(logits.value.scalars, using: &rng)
+                }
+            }
+        }
+
+        // Warm up (first-touch allocation, buffer pools), then measure whole iterations.
+        let warmupDeadline = Date().addingTimeInterval(min(1, seconds / 4))
+        var i = 0
+        repeat { iteration(i); i += 1 } while Date() < warmupDeadline && i < 10_000 && (fixedIterations == nil || i < 2)
+        var durations: [Double] = []
+        let cpuStart = processCPUSeconds()
+        let start = DispatchTime.now().uptimeNanoseconds
+        let deadline = start + UInt64(seconds * 1e9)
+        var now = start
+        repeat {
+            let t0 = now
+            iteration(i)
+            i += 1
+            now = DispatchTime.now().uptimeNanoseconds
+            durations.append(Double(now - t0) * 1e-9)
+        } while fixedIterations.map { durations.count < $0 } ?? (now < deadline)
+        let cpuPerIteration = (processCPUSeconds() - cpuStart) / Double(durations.count)
+        durations.sort()
+        let median = durations[durations.count / 2]
+        let tokensPerSecond = Double(tokensPerIteration) / median
+        let flopsPerToken = forwardFlopsPerToken * (kind == .train ? 3 : 1)
+        return Result(name: name, tokensPerSecond: tokensPerSecond, gflops: tokensPerSecond * flopsPerToken / 1e9,
+                      peakRSSMiB: peakResidentMiB(), iterations: durations.count, medianIterationSeconds: median,
+                      perToken: kind == .sample, cpuSecondsPerIteration: cpuPerIteration)
+    }
+}
+
+/// Draws an index from the softmax of `logits`.
+private func sampleIndex(_ logits: [Float], using rng: inout RandomGenerator) -> Int {
+    let largest = logits.max() ?? 0
+    var total: Float = 0
+    var weights = logits
+    for j in weights.indices { weights[j] = Foundation.exp(weights[j] - largest); total += weights[j] }
+    var u = Float(Double(rng.next() >> 11) / Double(1 << 53)) * total
+    for j in weights.indices {
+        u -= weights[j]
+        if u <= 0 { return j }
+    }
+    return weights.count - 1
+}
+
+/// User plus system CPU seconds of the process so far.
+private func processCPUSeconds() -> Double {
+    var usage = rusage()
+    #if os(Linux)
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    #else
+    getrusage(RUSAGE_SELF, &usage)
+    #endif
+    func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) * 1e-6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+/// The process's peak resident set size in MiB (Linux reports kilobytes, macOS bytes).
+private func peakResidentMiB() -> Double {
+    var usage = rusage()
+    #if os(Linux)
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_maxrss) / 1024
+    #else
+    getrusage(RUSAGE_SELF, &usage)
+    return Double(usage.ru_maxrss) / (1024 * 1024)
+    #endif
+}
+
+/// GFLOP/s of the products one W1 step runs, on the system BLAS and on the packed kernel
+/// (the packed time includes packing B, as the layers do once per call).
+private func benchGEMMShapes(threads: Int) {
+    // (label, transA, transB, m, n, k)
+    let shapes: [(String, Bool, Bool, Int, Int, Int)] = [
+        ("step h·W_hhᵀ   ", false, true, 32, 1024, 256),
+        ("step dg·W_hh   ", false, false, 32, 256, 1024),
+        ("input X·W_ihᵀ  ", false, true, 2048, 1024, 256),
+        ("dW dGᵀ·X       ", true, false, 1024, 256, 2048),
+        ("dX dG·W_ih     ", false, false, 2048, 256, 1024),
+        ("head Y·Wᵀ      ", false, true, 2048, 65, 256),
+    ]
+    var rng = RandomGenerator(seed: 3)
+    for (label, tA, tB, m, n, k) in shapes {
+        let a = (0..<(m * k)).map { _ in Float(rng.next() % 1000) / 1000 }
+        let b = (0..<(k * n)).map { _ in Float(rng.next() % 1000) / 1000 }
+        var c = [Float](repeating: 0, count: m * n)
+        let lda = tA ? m : k, ldb = tB ? k : n
+        func time(_ body: () -> Void) -> Double {
+            var best = Double.infinity
+            for _ in 0..<5 {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                var reps = 0
+                repeat { body(); reps += 1 } while DispatchTime.now().uptimeNanoseconds - t0 < 20_000_000
+                best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-9 / Double(reps))
+            }
+            return 2 * Double(m * n * k) / best / 1e9
+        }
+        BLAS.setThreads(1)
+        let blas1 = time { BLAS.gemm(transposeA: tA, transposeB: tB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: &c, ldc: n) }
+        BLAS.setThreads(threads)
+        let blasN = time { BLAS.gemm(transposeA: tA, transposeB: tB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: &c, ldc: n) }
+        guard FastGEMM.isSupported else {
+            print("\(label) m \(m) n \(n) k \(k): BLAS 1 thread \(Int(blas1)) GFLOP/s, \(threads) threads \(Int(blasN))")
+            continue
+        }
+        let packed = PackedMatrix(transposed: tB, k: k, n: n, b: b, ldb: ldb)
+        let fast1 = time { packed.multiply(transposeA: tA, m: m, a: a, lda: lda, beta: 0, c: &c, ldc: n, threads: 1) }
+        let fastN = time { packed.multiply(transposeA: tA, m: m, a: a, lda: lda, beta: 0, c: &c, ldc: n, threads: threads) }
+        let fastPack = time { FastGEMM.gemm(transposeA: tA, transposeB: tB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: &c, ldc: n) }
+        print(String(format: "%@ m %4d n %4d k %4d  GFLOP/s: BLAS 1t %5.0f %dt %5.0f | packed 1t %5.0f %dt %5.0f, with packing B %5.0f",
+                     label, m, n, k, blas1, threads, blasN, fast1, threads, fastN, fastPack))
+    }
+}
