@@ -54,7 +54,7 @@ struct SampleCommand: ParsableCommand {
     func run() throws {
         try Console.reportingErrors {
             // One token at a time is latency-bound: a second BLAS thread only adds synchronisation.
-            if threading.threads == nil { BLAS.setThreads(1) } else { threading.apply() }
+            threading.apply(fallback: 1)
             let saved = try TrainingCheckpoint.load(from: URL(fileURLWithPath: checkpoint), pointer: best ? .best : .latest)
             let generator = try TextGenerator(model: saved.model, vocabulary: saved.vocabulary,
                                               options: .init(temperature: temperature, topK: topK, beamWidth: beam, seed: seed))

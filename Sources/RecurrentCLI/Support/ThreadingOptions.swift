@@ -11,8 +11,10 @@ struct ThreadingOptions: ParsableArguments {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
     }
 
-    /// Applies the setting to the BLAS.
-    func apply() {
-        BLAS.setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+    /// Applies the setting to the compute kernels and the BLAS (`fallback` when --threads is not given).
+    func apply(fallback: Int = ProcessInfo.processInfo.activeProcessorCount) {
+        let count = threads ?? fallback
+        BLAS.setThreads(count)
+        ComputeThreads.count = count
     }
 }
