@@ -122,3 +122,12 @@ public final class ZoneoutCell<Cell: RecurrentCell>: RecurrentCell where Cell.St
         return GlobalRandom.with { draw(&$0) }
     }
 }
+
+extension VariationalDropoutState: ComponentwiseState where Inner: ComponentwiseState {
+    /// The inner state's components; the masks are carried along unchanged, so zoneout can wrap a
+    /// `VariationalDropoutCell`.
+    public var stateComponents: [Variable] { inner.stateComponents }
+    public func replacingStateComponents(_ components: [Variable]) -> Self {
+        Self(inner: inner.replacingStateComponents(components), recurrentMask: recurrentMask, inputMask: inputMask)
+    }
+}
