@@ -227,6 +227,7 @@ final class CellRegularizationTests: XCTestCase {
         let dropped = try VariationalDropoutCell(lstm, recurrentProbability: 0.25)
         dropped.generator = RandomGenerator(seed: 15)
         let zoned = try ZoneoutCell(dropped, probabilities: [0.1, 0.1])
+        XCTAssertEqual(dropped.generator, RandomGenerator(seed: 15), "wrapping draws no random numbers")
         zoned.generator = RandomGenerator(seed: 16)
         XCTAssertEqual(zoned.namedParameters.map(\.name), lstm.namedParameters.map(\.name))
         let input = Variable(.uniform(shape: [5, 2, 3], low: -1, high: 1, using: &rng))

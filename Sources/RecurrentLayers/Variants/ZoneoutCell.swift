@@ -59,15 +59,14 @@ public final class ZoneoutCell<Cell: RecurrentCell>: RecurrentCell where Cell.St
     public convenience init(_ cell: Cell, probability: Float) throws {
         try ConfigurationError.require(probability >= 0 && probability <= 1, "probability",
                                        "must be a probability in [0, 1], got \(probability)")
-        let count = cell.zeroState(batchSize: 1).stateComponents.count
-        try self.init(cell, probabilities: Array(repeating: probability, count: count))
+        try self.init(cell, probabilities: Array(repeating: probability, count: Self.componentCount(of: cell)))
     }
 
     /// Zoneout with one probability per state component, e.g. `[p_h, p_c]` for an `LSTMCell`.
     /// - Throws: `ConfigurationError` naming `probabilities` when one is not in [0, 1] or their
     ///   number differs from the number of state components.
     public init(_ cell: Cell, probabilities: [Float]) throws {
-        let count = cell.zeroState(batchSize: 1).stateComponents.count
+        let count = Self.componentCount(of: cell)
         try ConfigurationError.require(probabilities.count == count, "probabilities",
                                        "needs one probability per state component (\(count)), got \(probabilities.count)")
         for p in probabilities {
@@ -76,6 +75,10 @@ public final class ZoneoutCell<Cell: RecurrentCell>: RecurrentCell where Cell.St
         self.cell = cell
         self.probabilities = probabilities
     }
+
+    /// The number of state components, from a zero state of 0 rows (so that a wrapped
+    /// `VariationalDropoutCell` draws no random numbers for it).
+    private static func componentCount(of cell: Cell) -> Int { cell.zeroState(batchSize: 0).stateComponents.count }
 
     public var namedParameters: [(name: String, parameter: Parameter)] { cell.namedParameters }
 
