@@ -17,10 +17,24 @@ import RecurrentAutodiff
 /// and forget gates look at the previous cell state, the output gate at the new one. PyTorch has no
 /// peepholes; without them this cell matches `nn.LSTMCell` exactly.
 ///
+/// With `layerNorm: true` this is the layer-normalised LSTM of Ba et al. (2016): the input and
+/// recurrent products are normalised separately (each over all 4·hiddenSize features) before the
+/// biases are added, and the new cell state is normalised before its tanh:
+///
+///     gates = LN_ih(W_ih x) + b_ih + LN_hh(W_hh h) + b_hh        (then split into i, f, g, o)
+///     h'    = o ⊙ tanh(LN_c(c'))
+///
+/// The carried cell state c' itself is not normalised. LN is `layerNorm(_:weight:bias:epsilon:)`
+/// with ε = 1e-5; peepholes, when present, are added to the normalised gate sums and read the
+/// unnormalised cell states.
+///
 /// Shapes: input `(batchSize, inputSize)`; `h`, `c` and the output `(batchSize, hiddenSize)`.
 /// Parameters (PyTorch names): `weight_ih` `(4·hiddenSize, inputSize)`, `weight_hh`
 /// `(4·hiddenSize, hiddenSize)`, `bias_ih` and `bias_hh` `(4·hiddenSize)`, and with peepholes
-/// `weight_ci`, `weight_cf`, `weight_co` `(hiddenSize)`; all uniform in `±1/√hiddenSize`.
+/// `weight_ci`, `weight_cf`, `weight_co` `(hiddenSize)`; all uniform in `±1/√hiddenSize`. With
+/// `layerNorm`, also `ln_ih.weight`, `ln_ih.bias`, `ln_hh.weight`, `ln_hh.bias` `(4·hiddenSize)` and
+/// `ln_c.weight`, `ln_c.bias` `(hiddenSize)`, gains initialised to 1 and shifts to 0 (drawing nothing
+/// from the generator, so the other parameters are the same as without `layerNorm`).
 public final class LSTMCell: RecurrentCell {
     public typealias State = LSTMState
 
@@ -40,7 +54,16 @@ public final class LSTMCell: RecurrentCell {
     public let weightCF: Parameter?
     /// `(hiddenSize)`, `weight_co`: the output gate's peephole on the new cell state.
     public let weightCO: Parameter?
+    /// `ln_ih.*` `(4·hiddenSize)`: the layer norm of `W_ih x`; `nil` without `layerNorm`.
+    public let layerNormIH: LayerNormParameters?
+    /// `ln_hh.*` `(4·hiddenSize)`: the layer norm of `W_hh h`.
+    public let layerNormHH: LayerNormParameters?
+    /// `ln_c.*` `(hiddenSize)`: the layer norm of the new cell state before its tanh.
+    public let layerNormC: LayerNormParameters?
     public var isTraining = true
+
+    /// Whether the gate sums and the cell state are layer-normalised.
+    public var hasLayerNorm: Bool { layerNormIH != nil }
 
     /// Whether the gates see the cell state through peephole weights.
     public var hasPeepholes: Bool { weightCI != nil }
@@ -48,25 +71,28 @@ public final class LSTMCell: RecurrentCell {
     /// A cell with parameters drawn from `rng`.
     /// - Throws: `ConfigurationError` naming `inputSize` or `hiddenSize` when it is not positive.
     public convenience init(inputSize: Int, hiddenSize: Int, bias: Bool = true, peephole: Bool = false,
-                            using rng: inout RandomGenerator) throws {
+                            layerNorm: Bool = false, using rng: inout RandomGenerator) throws {
         try validateCellSizes(inputSize: inputSize, hiddenSize: hiddenSize)
         let values = uniformTensors(Self.shapes(inputSize, hiddenSize, bias, peephole),
                                     bound: 1 / Float(hiddenSize).squareRoot(), using: &rng)
-        self.init(inputSize: inputSize, hiddenSize: hiddenSize, bias: bias, peephole: peephole, values: values)
+        self.init(inputSize: inputSize, hiddenSize: hiddenSize, bias: bias, peephole: peephole, layerNorm: layerNorm,
+                  values: values)
     }
 
     /// A cell with parameters drawn from the process-wide generator (`GlobalRandom`).
     /// - Throws: `ConfigurationError` naming `inputSize` or `hiddenSize` when it is not positive.
-    public convenience init(inputSize: Int, hiddenSize: Int, bias: Bool = true, peephole: Bool = false) throws {
+    public convenience init(inputSize: Int, hiddenSize: Int, bias: Bool = true, peephole: Bool = false,
+                            layerNorm: Bool = false) throws {
         try validateCellSizes(inputSize: inputSize, hiddenSize: hiddenSize)
         let values = GlobalRandom.with {
             uniformTensors(Self.shapes(inputSize, hiddenSize, bias, peephole),
                            bound: 1 / Float(hiddenSize).squareRoot(), using: &$0)
         }
-        self.init(inputSize: inputSize, hiddenSize: hiddenSize, bias: bias, peephole: peephole, values: values)
+        self.init(inputSize: inputSize, hiddenSize: hiddenSize, bias: bias, peephole: peephole, layerNorm: layerNorm,
+                  values: values)
     }
 
-    private init(inputSize: Int, hiddenSize: Int, bias: Bool, peephole: Bool, values: [Tensor]) {
+    private init(inputSize: Int, hiddenSize: Int, bias: Bool, peephole: Bool, layerNorm: Bool, values: [Tensor]) {
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
         var next = values.makeIterator()
@@ -77,6 +103,9 @@ public final class LSTMCell: RecurrentCell {
         weightCI = peephole ? .parameter(next.next()!) : nil
         weightCF = peephole ? .parameter(next.next()!) : nil
         weightCO = peephole ? .parameter(next.next()!) : nil
+        layerNormIH = layerNorm ? LayerNormParameters(features: 4 * hiddenSize) : nil
+        layerNormHH = layerNorm ? LayerNormParameters(features: 4 * hiddenSize) : nil
+        layerNormC = layerNorm ? LayerNormParameters(features: hiddenSize) : nil
     }
 
     private static func shapes(_ inputSize: Int, _ hiddenSize: Int, _ bias: Bool, _ peephole: Bool) -> [[Int]] {
@@ -88,7 +117,7 @@ public final class LSTMCell: RecurrentCell {
         if let weightCI, let weightCF, let weightCO {
             result += [("weight_ci", weightCI), ("weight_cf", weightCF), ("weight_co", weightCO)]
         }
-        return result
+        return result + layerNormParameters([("ln_ih", layerNormIH), ("ln_hh", layerNormHH), ("ln_c", layerNormC)])
     }
 
     /// `h` and `c` zeros `(batchSize, hiddenSize)`.
@@ -99,8 +128,17 @@ public final class LSTMCell: RecurrentCell {
     /// One step: `input` `(batchSize, inputSize)` and `state` (`h`, `c` each `(batchSize, hiddenSize)`)
     /// → output `h'` and the new state `(h', c')`.
     public func callAsFunction(_ input: Variable, state: LSTMState) -> (output: Variable, state: LSTMState) {
+        step(input, state: state, recurrentInputMask: nil)
+    }
+
+    /// One step whose recurrent product reads `h ⊙ recurrentInputMask` instead of `h` (the mask is
+    /// `(batchSize, hiddenSize)`; `nil` means no mask). The cell state is never masked. This is what
+    /// `VariationalDropoutCell` calls.
+    public func step(_ input: Variable, state: LSTMState, recurrentInputMask: Tensor?) -> (output: Variable, state: LSTMState) {
         checkCellShapes("LSTMCell", input: input, states: [state.h, state.c], inputSize: inputSize, hiddenSize: hiddenSize)
-        let gates = (linear(input, weight: weightIH, bias: biasIH) + linear(state.h, weight: weightHH, bias: biasHH))
+        let all = 0..<(4 * hiddenSize)
+        let gates = (normalizedProduct(input, weightIH, biasIH, layerNormIH, features: all)
+            + normalizedProduct(masked(state.h, recurrentInputMask), weightHH, biasHH, layerNormHH, features: all))
             .chunked(4, axis: 1)
         var inputGate = gates[0], forgetGate = gates[1], outputGate = gates[3]
         if let weightCI, let weightCF {
@@ -110,7 +148,7 @@ public final class LSTMCell: RecurrentCell {
         let i = inputGate.sigmoid(), f = forgetGate.sigmoid(), g = gates[2].tanh()
         let c = f * state.c + i * g
         if let weightCO { outputGate = outputGate + c.multiplyingBroadcast(weightCO) }
-        let h = outputGate.sigmoid() * c.tanh()
+        let h = outputGate.sigmoid() * (layerNormC.map { $0(c) } ?? c).tanh()
         return (h, LSTMState(h: h, c: c))
     }
 }
