@@ -35,7 +35,7 @@ final class AlgorithmFullRunTests: XCTestCase {
                 settings.maxSteps = 6000
                 settings.evaluationInterval = 200
                 let start = Date()
-                let history = try settings.run(try AddingProblem(sequenceLength: length))
+                let history = try settings.run(try AddingProblem(sequenceLength: length)).history
                 let last = history.last!
                 let solved = last.testMSE < settings.targetMSE
                 let best = history.map(\.testMSE).min()!

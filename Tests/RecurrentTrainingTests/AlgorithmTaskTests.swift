@@ -108,7 +108,7 @@ final class AlgorithmTaskTests: XCTestCase {
         settings.maxSteps = 400
         settings.testSize = 200
         settings.evaluationInterval = 50
-        let history = try settings.run(try AddingProblem(sequenceLength: 10))
+        let history = try settings.run(try AddingProblem(sequenceLength: 10)).history
         XCTAssertGreaterThan(history[0].testMSE, 0.1, "the first evaluation should still be near the baseline")
         XCTAssertLessThan(history.last!.testMSE, 0.01, "\(history.map(\.testMSE))")
     }

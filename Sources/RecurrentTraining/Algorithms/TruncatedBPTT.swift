@@ -97,6 +97,10 @@ public final class TruncatedBPTT<Cell: RecurrentCell> where Cell.State: Truncata
     public private(set) var pendingSteps = 0
     /// Updates (backward passes) so far.
     public private(set) var updateCount = 0
+    /// After an update: for each stored step (oldest first), the 2-norm of the gradient of the
+    /// back-propagated losses with respect to each component of the state entering that step
+    /// (`[‖∂L/∂h‖]`, or `[‖∂L/∂h‖, ‖∂L/∂c‖]` for an LSTM). The gradient-flow measurements read it.
+    public private(set) var stateGradientNorms: [[Float]] = []
 
     private struct Record {
         /// Leaf copies of the incoming state (their `grad` is the gradient handed to the step before).
@@ -178,6 +182,8 @@ public final class TruncatedBPTT<Cell: RecurrentCell> where Cell.State: Truncata
     /// state goes on to step r−1. Parameters accumulate their gradients on the way.
     private func backpropagate(lossesFrom firstWithLoss: Int) {
         var adjoint: [Tensor]? = nil
+        var norms = [[Float]](repeating: [], count: records.count)
+        defer { stateGradientNorms = norms }
         for r in records.indices.reversed() {
             let record = records[r]
             var terms: [Variable] = []
@@ -189,12 +195,14 @@ public final class TruncatedBPTT<Cell: RecurrentCell> where Cell.State: Truncata
             }
             guard let first = terms.first else {
                 adjoint = nil
+                norms[r] = record.stateIn.map { _ in 0 }
                 continue
             }
             for leaf in record.stateIn { leaf.zeroGrad() }
             let root = terms.dropFirst().reduce(first, +)
             root.backward()
             adjoint = record.stateIn.map { $0.grad ?? Tensor(zeros: $0.shape) }
+            norms[r] = adjoint!.map { $0.norm() }
         }
     }
 

@@ -30,9 +30,16 @@ public struct AddingProblemTraining: Sendable {
         public var testMSE: Double
     }
 
-    /// Trains and returns the evaluations; deterministic for a given seed.
+    /// The trained model and its evaluations.
+    public struct Result {
+        public var layer: any RecurrentLayer
+        public var readout: Linear
+        public var history: [Progress]
+    }
+
+    /// Trains and returns the model with its evaluations; deterministic for a given seed.
     /// - Throws: `ConfigurationError` for invalid sizes.
-    public func run(_ task: AddingProblem, report: (Progress) -> Void = { _ in }) throws -> [Progress] {
+    public func run(_ task: AddingProblem, report: (Progress) -> Void = { _ in }) throws -> Result {
         var rng = RandomGenerator(seed: seed)
         let layer = try makeRecurrentLayer(.init(cell: cell, inputSize: 2, hiddenSize: hiddenSize), using: &rng)
         let readout = try Linear(inputSize: hiddenSize, outputSize: 1, using: &rng)
@@ -62,7 +69,7 @@ public struct AddingProblemTraining: Sendable {
                 if mse < targetMSE { break }
             }
         }
-        return history
+        return Result(layer: layer, readout: readout, history: history)
     }
 }
 
