@@ -10,7 +10,13 @@ public struct AddingProblemTraining: Sendable {
     public var hiddenSize = 64
     public var batchSize = 32
     public var learningRate: Float = 2e-3
-    public var clipNorm: Float = 1
+    /// Adam (the default) or plain SGD.
+    public var useSGD = false
+    /// The largest joint gradient norm; `nil` trains without clipping.
+    public var clipNorm: Float? = 1
+    /// Multiplies the recurrent weights `weight_hh_l0` after initialisation (above 1 provokes
+    /// exploding gradients in a tanh RNN).
+    public var recurrentWeightScale: Float = 1
     /// Training stops after this many steps, or earlier once the test error is below `targetMSE`.
     public var maxSteps = 5000
     public var targetMSE: Double = 0.01
@@ -28,6 +34,8 @@ public struct AddingProblemTraining: Sendable {
         public var loss: Float
         /// Mean squared error on the test set.
         public var testMSE: Double
+        /// The largest gradient norm (before clipping) since the previous evaluation.
+        public var maxGradientNorm: Float
     }
 
     /// The trained model and its evaluations.
@@ -43,8 +51,13 @@ public struct AddingProblemTraining: Sendable {
         var rng = RandomGenerator(seed: seed)
         let layer = try makeRecurrentLayer(.init(cell: cell, inputSize: 2, hiddenSize: hiddenSize), using: &rng)
         let readout = try Linear(inputSize: hiddenSize, outputSize: 1, using: &rng)
+        if recurrentWeightScale != 1, let whh = layer.namedParameters.first(where: { $0.name == "weight_hh_l0" })?.parameter {
+            whh.value = whh.value * recurrentWeightScale
+        }
         let parameters = layer.parameters + readout.parameters
-        let optimizer = try Adam(parameters, learningRate: learningRate)
+        let optimizer: any Optimizer = useSGD ? try SGD(parameters, learningRate: learningRate)
+                                              : try Adam(parameters, learningRate: learningRate)
+        var maxNorm: Float = 0
         var testRng = RandomGenerator(seed: seed &+ 0xADD)
         let test = task.batch(size: testSize, using: &testRng)
         func predict(_ inputs: Tensor) -> Variable {
@@ -57,16 +70,18 @@ public struct AddingProblemTraining: Sendable {
             let loss = mseLoss(predict(batch.inputs), batch.targets)
             optimizer.zeroGrad()
             loss.backward()
-            clipGradientNorm(parameters, maxNorm: clipNorm)
+            // With maxNorm = ∞ this only measures the norm.
+            maxNorm = max(maxNorm, clipGradientNorm(parameters, maxNorm: clipNorm ?? .infinity))
             optimizer.step()
             if step % evaluationInterval == 0 || step == maxSteps {
                 let prediction = GradientMode.withoutGradients { predict(test.inputs).value }
                 let mse = zip(prediction.scalars, test.targets.scalars)
                     .reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) } / Double(testSize)
-                let progress = Progress(step: step, loss: loss.value.scalar, testMSE: mse)
+                let progress = Progress(step: step, loss: loss.value.scalar, testMSE: mse, maxGradientNorm: maxNorm)
+                maxNorm = 0
                 history.append(progress)
                 report(progress)
-                if mse < targetMSE { break }
+                if mse < targetMSE || !mse.isFinite { break }
             }
         }
         return Result(layer: layer, readout: readout, history: history)
