@@ -66,6 +66,28 @@ struct MackeyGlassPrediction {
             return rtrl.network
         }, report: report)
     }
+
+    /// Like `sgdPasses`, with Adam (β = 0.9, 0.999, ε = 1e-8) on the same per-step RTRL gradient.
+    func adamPasses(learningRate: Double, network: ElmanNetwork, threshold: Double, maxPasses: Int) -> Int? {
+        let rtrl = RealTimeRecurrentLearning(network: network)
+        let count = network.parameterCount
+        var m = [Double](repeating: 0, count: count), v = m, t = 0.0
+        return passesToReach(threshold, maxPasses: maxPasses, pass: {
+            rtrl.reset()
+            for (x, d) in zip(trainInputs, trainTargets) {
+                rtrl.advance(x)
+                let g = rtrl.gradient(target: d)
+                t += 1
+                for q in 0..<count {
+                    m[q] = 0.9 * m[q] + 0.1 * g[q]
+                    v[q] = 0.999 * v[q] + 0.001 * g[q] * g[q]
+                    let mHat = m[q] / (1 - pow(0.9, t)), vHat = v[q] / (1 - pow(0.999, t))
+                    rtrl.network.parameters[q] -= learningRate * mHat / (vHat.squareRoot() + 1e-8)
+                }
+            }
+            return rtrl.network
+        })
+    }
 }
 
 final class AlgorithmEKFTests: XCTestCase {
@@ -156,6 +178,10 @@ final class AlgorithmEKFTests: XCTestCase {
                     let start = Date()
                     let n = task.sgdPasses(learningRate: learningRate, network: net, threshold: threshold, maxPasses: 1000)
                     print("seed \(seed) threshold \(threshold) RTRL-SGD lr \(learningRate): passes \(n.map(String.init) ?? "> 1000"), \(String(format: "%.2f", Date().timeIntervalSince(start))) s")
+                }
+                for learningRate in [0.001, 0.003, 0.01] {
+                    let n = task.adamPasses(learningRate: learningRate, network: net, threshold: threshold, maxPasses: 1000)
+                    print("seed \(seed) threshold \(threshold) RTRL-Adam lr \(learningRate): passes \(n.map(String.init) ?? "> 1000")")
                 }
             }
         }
