@@ -53,7 +53,9 @@ struct MackeyGlassPrediction {
         return passesToReach(threshold, maxPasses: maxPasses, pass: {
             ekf.resetState()
             for (x, d) in zip(trainInputs, trainTargets) { ekf.trainStep(input: x, target: d) }
-            return ekf.network
+            var trained = network
+            trained.parameters = ekf.weights
+            return trained
         }, report: report)
     }
 
@@ -111,7 +113,7 @@ final class AlgorithmEKFTests: XCTestCase {
             XCTAssertEqual(loss, 0.5 * (d[0] - y) * (d[0] - y), accuracy: 1e-15)
             let a = r + p0 * h.reduce(0) { $0 + $1 * $1 }
             for k in 0..<5 {
-                XCTAssertEqual(ekf.network.parameters[k], net.parameters[k] + p0 * h[k] / a * (d[0] - y), accuracy: 1e-14)
+                XCTAssertEqual(ekf.weights[k], net.parameters[k] + p0 * h[k] / a * (d[0] - y), accuracy: 1e-14)
             }
             for (block, covariance) in zip(ekf.blocks, ekf.covariances) {
                 for (i, qi) in block.enumerated() {

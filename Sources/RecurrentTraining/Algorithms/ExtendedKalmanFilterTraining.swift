@@ -42,9 +42,9 @@ public struct ExtendedKalmanFilterConfiguration: Sendable, Equatable {
 ///     system model        w_{n+1} = w_n + ω_n,            ω_n ~ N(0, Q_n)   (random walk)
 ///     measurement model   d_n = h(w_n, v_n, u_n) + ν_n,    ν_n ~ N(0, R)
 ///
-/// where h is the network's output given its internal state v_n (the hidden state, carried along)
-/// and the input u_n. Each step linearises h around the current weights with H_n = ∂y_n/∂w (from
-/// RTRL) and runs the extended Kalman filter:
+/// where h is the network's output (an Elman network or an LSTM with a linear readout) given its
+/// internal state v_n (the hidden state, carried along) and the input u_n. Each step linearises h
+/// around the current weights with H_n = ∂y_n/∂w (from RTRL) and runs the extended Kalman filter:
 ///
 ///     A_n = (R + Σ_g H_g P_g H_gᵀ)⁻¹                 (outputSize × outputSize)
 ///     K_g = P_g H_gᵀ A_n                              Kalman gain of block g
@@ -52,7 +52,7 @@ public struct ExtendedKalmanFilterConfiguration: Sendable, Equatable {
 ///     P_g ← P_g − K_g H_g P_g + Q_n
 ///
 /// With one block (global EKF) P is the full s × s covariance of all s weights. The decoupled EKF
-/// groups the weights by the neuron they feed (`ElmanNetwork.neuronParameterIndices`) and keeps
+/// groups the weights by the neuron they feed (`RealTimeRecurrentLearner.weightBlocks`) and keeps
 /// only the diagonal blocks of P, ignoring the correlations between neurons.
 ///
 /// The process noise Q_n = q_n I is annealed: large early, so the filter keeps exploring (escaping
@@ -64,8 +64,8 @@ public struct ExtendedKalmanFilterConfiguration: Sendable, Equatable {
 /// O(n⁴) for the Jacobian, which therefore dominates the decoupled filter; and inverting A costs O(p³).
 public final class ExtendedKalmanFilterTrainer {
     public let configuration: ExtendedKalmanFilterConfiguration
-    /// Carries the hidden state and the Jacobian; its `network` holds the current weights.
-    public let rtrl: RealTimeRecurrentLearning
+    /// Carries the network's internal state and the Jacobian; holds the current weights.
+    public let learner: any RealTimeRecurrentLearner
     /// The parameter indices of each block (one block with every index for the global EKF).
     public let blocks: [[Int]]
     /// The covariance of each block.
@@ -75,32 +75,42 @@ public final class ExtendedKalmanFilterTrainer {
     /// Filter updates so far.
     public private(set) var updateCount = 0
 
-    /// The network with the current weights.
-    public var network: ElmanNetwork { rtrl.network }
+    /// The current weights (in the learner's order, e.g. `ElmanNetwork.parameters`).
+    public var weights: [Double] { learner.weights }
 
+    /// A trainer for an Elman network (Jacobians from `RealTimeRecurrentLearning`).
     /// - Throws: `ConfigurationError` naming an invalid setting.
-    public init(network: ElmanNetwork, configuration: ExtendedKalmanFilterConfiguration = .init()) throws {
+    public convenience init(network: ElmanNetwork, configuration: ExtendedKalmanFilterConfiguration = .init()) throws {
+        try self.init(learner: RealTimeRecurrentLearning(network: network), configuration: configuration)
+    }
+
+    /// A trainer for any network whose Jacobians come from RTRL (`RealTimeRecurrentLearning`,
+    /// `LSTMRealTimeRecurrentLearning`). The learner is reset.
+    /// - Throws: `ConfigurationError` naming an invalid setting.
+    public init(learner: any RealTimeRecurrentLearner, configuration: ExtendedKalmanFilterConfiguration = .init()) throws {
         try configuration.validate()
         self.configuration = configuration
-        rtrl = RealTimeRecurrentLearning(network: network)
-        blocks = configuration.decoupled ? network.neuronParameterIndices : [Array(0..<network.parameterCount)]
+        self.learner = learner
+        learner.reset()
+        let count = learner.weights.count
+        blocks = configuration.decoupled ? learner.weightBlocks : [Array(0..<count)]
         covariances = blocks.map { DoubleMatrix.identity($0.count, scale: configuration.initialCovariance) }
         processNoise = configuration.initialProcessNoise
     }
 
     /// Resets the network's internal state (hidden state and RTRL sensitivities), keeping the
     /// weights and their covariance: the start of an epoch in epochwise training.
-    public func resetState() { rtrl.reset() }
+    public func resetState() { learner.reset() }
 
     /// One step: runs the network on `input`, then corrects the weights towards `target`.
     /// - Returns: ½‖y_n − d_n‖² before the correction.
     @discardableResult
     public func trainStep(input: [Double], target: [Double]) -> Double {
-        let p = network.outputSize
+        let p = learner.outputCount
         precondition(target.count == p, "ExtendedKalmanFilterTrainer: target has \(target.count) elements, expected \(p)")
-        let y = rtrl.advance(input)
+        let y = learner.advance(input)
         let innovation = zip(target, y).map { $0 - $1 }
-        let jacobian = rtrl.outputJacobian()
+        let jacobian = learner.outputJacobian()
         // H_g and P_g H_gᵀ per block.
         var pht: [DoubleMatrix] = []
         var a = DoubleMatrix.identity(p, scale: configuration.measurementNoise)
@@ -114,10 +124,12 @@ public final class ExtendedKalmanFilterTrainer {
         guard let aInverse = a.inverse else {
             preconditionFailure("ExtendedKalmanFilterTrainer: the innovation covariance is singular (measurementNoise \(configuration.measurementNoise))")
         }
+        var w = learner.weights
+        defer { learner.weights = w }
         for g in blocks.indices {
             let gain = pht[g] * aInverse                         // K_g, (s_g × p)
             let correction = gain.times(innovation)
-            for (j, q) in blocks[g].enumerated() { rtrl.network.parameters[q] += correction[j] }
+            for (j, q) in blocks[g].enumerated() { w[q] += correction[j] }
             var updated = covariances[g] - gain * pht[g].transposed
             for i in 0..<updated.rows { updated[i, i] += processNoise }
             covariances[g] = updated.symmetrized
