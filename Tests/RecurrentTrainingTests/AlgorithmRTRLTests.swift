@@ -27,7 +27,7 @@ final class AlgorithmRTRLTests: XCTestCase {
                 for k in 0..<p { dh[j] += w[oWhy + k * n + j] * e[k] }
                 for i in 0..<n { dh[j] += w[oWhh + i * n + j] * deltaNext[i] }
             }
-            let delta = (0..<n).map { dh[$0] * net.activation.derivative(pre[t][$0], value: h[$0]) }
+            let delta = (0..<n).map { dh[$0] * net.activation.slope(at: pre[t][$0], value: h[$0]) }
             for i in 0..<n {
                 for k in 0..<m { g[oWxh + i * m + k] += delta[i] * x[k] }
                 for j in 0..<n { g[oWhh + i * n + j] += delta[i] * hPrev[j] }

@@ -94,7 +94,7 @@ public struct ElmanNetwork: Sendable, Equatable {
             for j in 0..<hiddenSize { s += parameters[offsetWhh + i * hiddenSize + j] * h[j] }
             a[i] = s
         }
-        let hNew = a.map { activation.value($0) }
+        let hNew = a.map { activation.evaluate($0) }
         return (a, hNew, readout(hNew))
     }
 
@@ -120,7 +120,7 @@ public struct ElmanNetwork: Sendable, Equatable {
 
 extension ActivationFunction {
     /// φ(v) in Double.
-    public func value(_ v: Double) -> Double {
+    public func evaluate(_ v: Double) -> Double {
         switch self {
         case .tanh: return Foundation.tanh(v)
         case .sigmoid: return 1 / (1 + Foundation.exp(-v))
@@ -130,7 +130,7 @@ extension ActivationFunction {
     }
 
     /// φ'(v) in Double, from v and φ(v) = `y`.
-    public func derivative(_ v: Double, value y: Double) -> Double {
+    public func slope(at v: Double, value y: Double) -> Double {
         switch self {
         case .tanh: return 1 - y * y
         case .sigmoid: return y * (1 - y)

@@ -69,7 +69,7 @@ public final class RealTimeRecurrentLearning {
             for k in 0..<m { next.elements[row + net.offsetWxh + i * m + k] += input[k] }
             for j in 0..<n { next.elements[row + net.offsetWhh + i * n + j] += previous[j] }
             next.elements[row + net.offsetB + i] += 1
-            let slope = net.activation.derivative(step.preactivation[i], value: step.hidden[i])
+            let slope = net.activation.slope(at: step.preactivation[i], value: step.hidden[i])
             for q in 0..<columns { next.elements[row + q] *= slope }
         }
         sensitivity = next
