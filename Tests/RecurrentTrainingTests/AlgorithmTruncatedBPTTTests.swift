@@ -70,6 +70,9 @@ final class AlgorithmTruncatedBPTTTests: XCTestCase {
         try checkFullCase(try LSTMCell(inputSize: inputSize, hiddenSize: hiddenSize, using: &rng), "LSTMCell")
         try checkFullCase(try LSTMCell(inputSize: inputSize, hiddenSize: hiddenSize, peephole: true, using: &rng), "LSTMCell+peephole")
         try checkFullCase(try GRUCell(inputSize: inputSize, hiddenSize: hiddenSize, using: &rng), "GRUCell")
+        // A recurrent multilayer perceptron (a state per layer) whose output layer has hiddenSize units.
+        try checkFullCase(try RecurrentMultilayerPerceptron(inputSize: inputSize, layerSizes: [5, hiddenSize], using: &rng),
+                          "RecurrentMultilayerPerceptron")
     }
 
     /// Every update's gradient against the explicitly truncated graph: losses of steps τ−k1+1…τ,

@@ -16,7 +16,7 @@ import RecurrentLayers
 
 /// A recurrent state that truncated BPTT can take apart into tensors and put back together.
 ///
-/// `Variable` (RNN and GRU cells) and `LSTMState` conform. Conform the state of your own cell to
+/// `Variable` (RNN, GRU, state-space and second-order cells), `LSTMState` and `RMLPState` conform. Conform the state of your own cell to
 /// train it with `TruncatedBPTT`.
 public protocol TruncatableState {
     /// The variables that make up the state, in a fixed order (`[h]`, `[h, c]` ...).
@@ -39,6 +39,11 @@ extension LSTMState: TruncatableState {
         precondition(components.count == 2, "LSTMState.fromStateComponents: expected h and c, got \(components.count) components")
         return LSTMState(h: components[0], c: components[1])
     }
+}
+
+extension RMLPState: TruncatableState {
+    public var stateComponents: [Variable] { layers }
+    public static func fromStateComponents(_ components: [Variable]) -> RMLPState { RMLPState(layers: components) }
 }
 
 /// How a step-by-step trainer treats the boundaries between epochs (lecture 01, "Learning Algorithms").
