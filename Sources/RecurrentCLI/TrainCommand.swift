@@ -47,7 +47,7 @@ struct TrainCommand: ParsableCommand {
     var layers = 2
 
     @Option(help: "Dropout between recurrent layers while training, in [0, 1).")
-    var dropout: Float = 0
+    var dropout: Float = 0.25
 
     @Option(help: "Embedding size.")
     var embedding = 64
@@ -64,8 +64,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Learning rate.")
     var lr: Float = 0.002
 
-    @Option(help: "Learning-rate decay per epoch, in (0, 1].")
-    var lrDecay: Float = 1
+    @Option(help: "Learning-rate decay per epoch, in (0, 1] (1: constant).")
+    var lrDecay: Float = 0.97
 
     @Option(help: "Clip the global gradient norm to this value (0: no clipping).")
     var clip: Float = 5

@@ -7,8 +7,10 @@ can be compared:
 - batches: the training part cut into `batch` contiguous rows of W * seq characters
   (W = (n_train - 1) // (batch * seq)), read window by window; the hidden state is carried from
   window to window (detached) and reset to zero at the start of every epoch;
-- model: Embedding(V, embedding) -> LSTM(embedding, hidden, layers, batch_first) -> Linear(hidden, V),
-  PyTorch's default initialisation; mean cross-entropy; clip_grad_norm_(clip); Adam(lr);
+- model: Embedding(V, embedding) -> LSTM(embedding, hidden, layers, batch_first, dropout) -> Linear(hidden, V),
+  PyTorch's default initialisation; mean cross-entropy; clip_grad_norm_(clip); Adam(lr) with the
+  learning rate multiplied by lr_decay at every epoch (ExponentialLR);
+- defaults as `recurrent train`: embedding 64, dropout 0.25 between layers, lr decay 0.97 per epoch;
 - time budget: only the time inside training steps counts (batch, forward, backward, clipping,
   optimizer step); evaluations run every `eval_every` steps and at the end, outside the budget;
 - validation loss: every validation position once, the stream cut into `batch` contiguous rows
@@ -73,10 +75,11 @@ def main():
     p.add_argument("--hidden", type=int, default=256)
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--embedding", type=int, default=64)
-    p.add_argument("--dropout", type=float, default=0.0)
+    p.add_argument("--dropout", type=float, default=0.25)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--seq", type=int, default=64)
     p.add_argument("--lr", type=float, default=0.002)
+    p.add_argument("--lr-decay", type=float, default=0.97)
     p.add_argument("--clip", type=float, default=5.0)
     p.add_argument("--time-budget", type=float, default=300.0)
     p.add_argument("--val-fraction", type=float, default=0.1)
@@ -101,12 +104,15 @@ def main():
 
     model = CharModel(len(chars), a.embedding, a.hidden, a.layers, a.dropout)
     optimizer = torch.optim.Adam(model.parameters(), lr=a.lr)
+    scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=a.lr_decay)
     trained, step, state, last_val = 0.0, 0, None, None
     while trained < a.time_budget:
         start = time.perf_counter()
         window = step % W
         if window == 0:
             state = None
+            if step > 0:
+                scheduler.step()   # lr = lr0 * decay^epoch
         x = rows_x[:, window * a.seq : (window + 1) * a.seq]
         y = rows_y[:, window * a.seq : (window + 1) * a.seq]
         logits, state = model(x, state)
