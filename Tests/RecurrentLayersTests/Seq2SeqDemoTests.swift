@@ -33,16 +33,18 @@ final class Seq2SeqDemoTests: XCTestCase {
         throw XCTSkip("trains two seq2seq models for about 9 s in a release build; run with -c release")
         #else
         let lengths = [3, 6, 10]
-        let (task, plain) = try Self.trainReversal(attention: false, seed: 1)
-        let (_, attended) = try Self.trainReversal(attention: true, seed: 1)
+        let (task, plain) = try Self.trainReversal(attention: false, seed: 1, steps: 900)
+        let (_, attended) = try Self.trainReversal(attention: true, seed: 1, steps: 900)
         let a = Self.accuracies(plain, task, lengths: lengths, count: 200, seed: 77)
         let b = Self.accuracies(attended, task, lengths: lengths, count: 200, seed: 77)
         print("reverse, exact accuracy at lengths \(lengths): plain \(a), attention \(b)")
         // Short sources: both models are right.
         XCTAssertGreaterThanOrEqual(a[0], 0.95)
         XCTAssertGreaterThanOrEqual(b[0], 0.95)
-        // The fixed context degrades with length, attention does not (measured: plain 0.01, attention
-        // 0.96 at length 10).
+        // The fixed context degrades with length, attention does not. Measured with 900 steps: plain
+        // 0.005, attention 0.995 at length 10. (600 steps left attention between 0.79 and 0.98 at
+        // length 10 depending on the order of Float additions in the matrix products, too close to
+        // the bound; 900 steps make it robust.)
         XCTAssertLessThan(a[2], 0.2)
         XCTAssertGreaterThanOrEqual(b[2], 0.85)
         XCTAssertGreaterThanOrEqual(b[2] - a[2], 0.6)
