@@ -67,12 +67,12 @@ extension DemoCommand {
     /// Trains an LSTM language model on generated equations such as `12+7=19`, samples from it and
     /// counts how many sampled equations are correct.
     private func trainArithmeticModel() throws {
-        let text = GeneratedCorpus.arithmetic(lines: 20_000, seed: seed)
+        let text = GeneratedCorpus.arithmetic(lines: 200_000, seed: seed)
         Console.line("Language model: a 2-layer LSTM (hidden 128) learns arithmetic from \(text.count) generated characters")
         Console.line("such as \"\(text.split(separator: "\n").prefix(3).joined(separator: "  "))\"; \(Int(timeBudget)) s of training.")
         let configuration = TrainingConfiguration(
             model: .init(cell: .lstm, vocabularySize: 1, embeddingSize: 32, hiddenSize: 128, numLayers: 2),
-            batchSize: 32, sequenceLength: 64, learningRate: 0.005, timeBudget: timeBudget, evaluateEvery: 250, seed: seed)
+            batchSize: 32, sequenceLength: 64, learningRate: 0.005, timeBudget: timeBudget, evaluateEvery: 500, seed: seed)
         let corpus = try TextCorpus(text: text, source: "built-in arithmetic corpus", configuration: configuration.corpusConfiguration)
         let outURL = URL(fileURLWithPath: out)
         try removeEarlierRun(at: outURL)
