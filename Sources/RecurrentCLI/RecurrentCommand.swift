@@ -9,7 +9,8 @@ struct RecurrentCommand: ParsableCommand {
         commandName: "recurrent",
         abstract: "Recurrent neural networks in Swift: RNN, LSTM and GRU exact to PyTorch, trained on the CPU.",
         version: RecurrentVersion.current,
-        subcommands: [TrainCommand.self, SampleCommand.self, EvaluateCommand.self, BenchCommand.self, DemoCommand.self],
+        subcommands: [TrainCommand.self, SampleCommand.self, EvaluateCommand.self, BenchCommand.self, DemoCommand.self,
+                      Seq2SeqCommand.self, DetectCommand.self, ClassifyCommand.self],
         defaultSubcommand: nil
     )
 

@@ -158,4 +158,24 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         XCTAssertTrue(resumed.stdout.contains("\"steps\":8"), resumed.stdout)
     }
+
+    func testTopologyDemosRunAndReportTheirScores() throws {
+        let classify = try run(["classify", "--steps", "300"])
+        XCTAssertEqual(classify.status, 0, classify.stderr)
+        // The library test asserts ≥ 0.98 at length 10 with these settings; the command must report it.
+        let accuracies = classify.stdout.split(separator: "\n").filter { $0.contains("accuracy") }
+            .compactMap { Double($0.split(separator: " ").last ?? "") }
+        XCTAssertEqual(accuracies.count, 4, classify.stdout)
+        XCTAssertGreaterThanOrEqual(accuracies[1], 0.98, classify.stdout)
+
+        let detect = try run(["detect", "--evaluation-length", "3000"])
+        XCTAssertEqual(detect.status, 0, detect.stderr)
+        XCTAssertTrue(detect.stdout.contains("precision") && detect.stdout.contains("recall"), detect.stdout)
+
+        let heatmap = scratch.appendingPathComponent("attention.svg").path
+        let seq2seq = try run(["seq2seq", "--steps", "30", "--max-length", "4", "--heatmap", heatmap])
+        XCTAssertEqual(seq2seq.status, 0, seq2seq.stderr)
+        XCTAssertTrue(seq2seq.stdout.contains("with attention"), seq2seq.stdout)
+        XCTAssertTrue(try String(contentsOfFile: heatmap, encoding: .utf8).hasPrefix("<svg"))
+    }
 }
