@@ -197,31 +197,4 @@ public final class GRURealTimeRecurrentLearning: RealTimeRecurrentLearner {
         }
         return jacobian
     }
-
-    /// ∂L_t/∂θ for L_t = ½‖y_t − d_t‖² at the current step.
-    public func gradient(target: [Double]) -> [Double] {
-        precondition(target.count == network.outputSize, "GRURealTimeRecurrentLearning.gradient: target size")
-        return outputJacobian().transposedTimes(zip(output, target).map { $0 - $1 })
-    }
-
-    /// One step of online gradient descent; returns L_t before the update.
-    @discardableResult
-    public func trainStep(input: [Double], target: [Double], learningRate: Double) -> Double {
-        advance(input)
-        let loss = 0.5 * zip(output, target).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }
-        let g = gradient(target: target)
-        for q in network.parameters.indices { network.parameters[q] -= learningRate * g[q] }
-        return loss
-    }
-
-    /// The gradient of Σ_t ½‖y_t − d_t‖² over a sequence from the zero state, weights fixed (resets first).
-    public func accumulatedGradient(inputs: [[Double]], targets: [[Double]]) -> [Double] {
-        reset()
-        var total = [Double](repeating: 0, count: network.parameterCount)
-        for (x, d) in zip(inputs, targets) {
-            advance(x)
-            for (q, g) in gradient(target: d).enumerated() { total[q] += g }
-        }
-        return total
-    }
 }

@@ -96,37 +96,4 @@ public final class RealTimeRecurrentLearning {
         }
         return jacobian
     }
-
-    /// ∂L_t/∂θ for L_t = ½‖y_t − d_t‖² at the current step (`parameterCount` elements).
-    public func gradient(target: [Double]) -> [Double] {
-        precondition(target.count == network.outputSize,
-                     "RealTimeRecurrentLearning.gradient: target has \(target.count) elements, expected \(network.outputSize)")
-        let error = zip(output, target).map { $0 - $1 }
-        return outputJacobian().transposedTimes(error)
-    }
-
-    /// One step of continuous online training by gradient descent: advance on `input`, then
-    /// θ ← θ − learningRate · ∂L_t/∂θ.
-    /// - Returns: L_t = ½‖y_t − d_t‖² before the update.
-    @discardableResult
-    public func trainStep(input: [Double], target: [Double], learningRate: Double) -> Double {
-        advance(input)
-        let loss = 0.5 * zip(output, target).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }
-        let g = gradient(target: target)
-        for q in network.parameters.indices { network.parameters[q] -= learningRate * g[q] }
-        return loss
-    }
-
-    /// The gradient of Σ_t ½‖y_t − d_t‖² over a whole sequence from the zero state with the weights
-    /// held fixed, accumulated forward in time (resets first).
-    public func accumulatedGradient(inputs: [[Double]], targets: [[Double]]) -> [Double] {
-        precondition(inputs.count == targets.count, "accumulatedGradient: \(inputs.count) inputs, \(targets.count) targets")
-        reset()
-        var total = [Double](repeating: 0, count: network.parameterCount)
-        for (x, d) in zip(inputs, targets) {
-            advance(x)
-            for (q, g) in gradient(target: d).enumerated() { total[q] += g }
-        }
-        return total
-    }
 }
