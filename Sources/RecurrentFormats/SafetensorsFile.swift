@@ -42,14 +42,13 @@ public struct SafetensorsFile: Sendable {
     /// The tensor names, sorted.
     public var names: [String]
 
-    /// Opens and validates the file at `url`. The file is memory-mapped, not copied; files written
-    /// with `AtomicFile` (as `Safetensors.write` does) are replaced, never modified in place, so
-    /// an open `SafetensorsFile` keeps seeing the old contents.
+    /// Opens and validates the file at `url`. The file is read into memory once (not memory-mapped),
+    /// so another process truncating or rewriting it afterwards cannot crash the reader.
     public init(contentsOf url: URL) throws {
-        try self.init(data: Self.mappedContents(of: url))
+        try self.init(data: Self.contents(of: url))
     }
 
-    private static func mappedContents(of url: URL) throws -> Data {
+    private static func contents(of url: URL) throws -> Data {
         let path = url.path
         func failure(_ reason: String) -> SafetensorsError { .cannotRead(path: path, reason: reason) }
         func systemReason() -> String { String(cString: strerror(errno)) }
@@ -61,14 +60,20 @@ public struct SafetensorsFile: Sendable {
         guard fstat(descriptor, &status) == 0 else { throw failure(systemReason()) }
         guard status.st_mode & S_IFMT == S_IFREG else { throw failure("not a regular file") }
         let size = Int(status.st_size)
-        guard size > 0 else { return Data() }
-        guard let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0),
-              address != UnsafeMutableRawPointer(bitPattern: -1) else {
-            throw failure(systemReason())
+        var data = Data(count: size)
+        var filled = 0
+        try data.withUnsafeMutableBytes { (buffer: UnsafeMutableRawBufferPointer) in
+            while filled < size {
+                let count = read(descriptor, buffer.baseAddress! + filled, size - filled)
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    throw failure(systemReason())
+                }
+                if count == 0 { break }   // the file shrank while being read: validation judges what is there
+                filled += count
+            }
         }
-        return Data(bytesNoCopy: address, count: size, deallocator: .custom { pointer, count in
-            _ = munmap(pointer, count)
-        })
+        return filled == size ? data : data.prefix(filled)
     }
 
     /// Validates the safetensors bytes in `data`.
