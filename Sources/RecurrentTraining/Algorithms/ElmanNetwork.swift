@@ -15,7 +15,7 @@ import RecurrentLayers
 /// `recurrentParameterCount` entries (W_xh, W_hh, b) shape the hidden state; the rest is the readout.
 /// One neuron's incoming weights (row i of W_xh and W_hh, and b_i; or row k of W_hy and b_y,k) are
 /// `neuronParameterIndices`, the blocks of the decoupled EKF.
-public struct ElmanNetwork: Sendable, Equatable {
+public struct ElmanNetwork: LinearReadoutNetwork, Sendable, Equatable {
     public let inputSize: Int
     public let hiddenSize: Int
     public let outputSize: Int
@@ -96,15 +96,6 @@ public struct ElmanNetwork: Sendable, Equatable {
         }
         let hNew = a.map { activation.evaluate($0) }
         return (a, hNew, readout(hNew))
-    }
-
-    /// `W_hy h + b_y`.
-    public func readout(_ h: [Double]) -> [Double] {
-        (0..<outputSize).map { k in
-            var s = parameters[offsetBy + k]
-            for j in 0..<hiddenSize { s += parameters[offsetWhy + k * hiddenSize + j] * h[j] }
-            return s
-        }
     }
 
     /// Runs the network from the zero state over `inputs` and returns every output.

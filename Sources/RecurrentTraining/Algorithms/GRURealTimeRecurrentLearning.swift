@@ -11,7 +11,7 @@ import RecurrentLayers
 ///     h_t = (1 − z) ⊙ n + z ⊙ h_{t−1},   y_t = W_hy h_t + b_y
 ///
 /// `parameters` = `[W_x (3H, I), W_h (3H, H), b_x (3H), b_h (3H), W_hy (O, H), b_y (O)]`, row-major.
-public struct GRUNetwork: Sendable, Equatable {
+public struct GRUNetwork: LinearReadoutNetwork, Sendable, Equatable {
     public let inputSize: Int
     public let hiddenSize: Int
     public let outputSize: Int
@@ -91,15 +91,6 @@ public struct GRUNetwork: Sendable, Equatable {
             hNew[j] = (1 - zj) * nj + zj * h[j]
         }
         return (s, gates, hNew, readout(hNew))
-    }
-
-    /// `W_hy h + b_y`.
-    public func readout(_ h: [Double]) -> [Double] {
-        (0..<outputSize).map { k in
-            var s = parameters[offsetBy + k]
-            for j in 0..<hiddenSize { s += parameters[offsetWhy + k * hiddenSize + j] * h[j] }
-            return s
-        }
     }
 }
 
@@ -184,17 +175,6 @@ public final class GRURealTimeRecurrentLearning: RealTimeRecurrentLearner {
     }
 
     public func outputJacobian() -> DoubleMatrix {
-        let net = network
-        let n = net.hiddenSize, p = net.outputSize, columns = net.parameterCount, recurrent = net.recurrentParameterCount
-        var jacobian = DoubleMatrix(rows: p, columns: columns)
-        for k in 0..<p {
-            for j in 0..<n {
-                let v = net.parameters[net.offsetWhy + k * n + j]
-                for q in 0..<recurrent { jacobian.elements[k * columns + q] += v * sensitivity.elements[j * recurrent + q] }
-                jacobian.elements[k * columns + net.offsetWhy + k * n + j] = hidden[j]
-            }
-            jacobian.elements[k * columns + net.offsetBy + k] = 1
-        }
-        return jacobian
+        network.readoutJacobian(hidden: hidden, sensitivity: sensitivity)
     }
 }

@@ -74,7 +74,7 @@ extension RealTimeRecurrentLearning: RealTimeRecurrentLearner {
 ///     c_t = f ⊙ c_{t−1} + i ⊙ g,   h_t = o ⊙ tanh(c_t),   y_t = W_hy h_t + b_y
 ///
 /// `parameters` = `[W_x (4H, I), W_h (4H, H), b (4H), W_hy (O, H), b_y (O)]`, row-major.
-public struct LSTMNetwork: Sendable, Equatable {
+public struct LSTMNetwork: LinearReadoutNetwork, Sendable, Equatable {
     public let inputSize: Int
     public let hiddenSize: Int
     public let outputSize: Int
@@ -151,15 +151,6 @@ public struct LSTMNetwork: Sendable, Equatable {
             hNew[j] = gates[3 * n + j] * tanh(cNew[j])
         }
         return (gates, hNew, cNew, readout(hNew))
-    }
-
-    /// `W_hy h + b_y`.
-    public func readout(_ h: [Double]) -> [Double] {
-        (0..<outputSize).map { k in
-            var s = parameters[offsetBy + k]
-            for j in 0..<hiddenSize { s += parameters[offsetWhy + k * hiddenSize + j] * h[j] }
-            return s
-        }
     }
 }
 
@@ -245,17 +236,6 @@ public final class LSTMRealTimeRecurrentLearning: RealTimeRecurrentLearner {
     }
 
     public func outputJacobian() -> DoubleMatrix {
-        let net = network
-        let n = net.hiddenSize, p = net.outputSize, columns = net.parameterCount, recurrent = net.recurrentParameterCount
-        var jacobian = DoubleMatrix(rows: p, columns: columns)
-        for k in 0..<p {
-            for j in 0..<n {
-                let v = net.parameters[net.offsetWhy + k * n + j]
-                for q in 0..<recurrent { jacobian.elements[k * columns + q] += v * hiddenSensitivity.elements[j * recurrent + q] }
-                jacobian.elements[k * columns + net.offsetWhy + k * n + j] = hidden[j]
-            }
-            jacobian.elements[k * columns + net.offsetBy + k] = 1
-        }
-        return jacobian
+        network.readoutJacobian(hidden: hidden, sensitivity: hiddenSensitivity)
     }
 }

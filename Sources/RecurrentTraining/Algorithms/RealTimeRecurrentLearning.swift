@@ -81,19 +81,6 @@ public final class RealTimeRecurrentLearning {
 
     /// ∂y_t/∂θ at the current step: `(outputSize, parameterCount)`, columns in `parameters` order.
     public func outputJacobian() -> DoubleMatrix {
-        let net = network
-        let n = net.hiddenSize, p = net.outputSize, columns = net.parameterCount
-        let recurrent = net.recurrentParameterCount
-        var jacobian = DoubleMatrix(rows: p, columns: columns)
-        for k in 0..<p {
-            for j in 0..<n {
-                let v = net.parameters[net.offsetWhy + k * n + j]
-                if v == 0 { continue }
-                for q in 0..<recurrent { jacobian.elements[k * columns + q] += v * sensitivity.elements[j * recurrent + q] }
-            }
-            for j in 0..<n { jacobian.elements[k * columns + net.offsetWhy + k * n + j] = hidden[j] }
-            jacobian.elements[k * columns + net.offsetBy + k] = 1
-        }
-        return jacobian
+        network.readoutJacobian(hidden: hidden, sensitivity: sensitivity)
     }
 }
