@@ -250,11 +250,28 @@ static inline RSG_TARGET void recurrent_gemv_columns(long n, long k, const float
     }
 }
 
+/// The sum of `n` floats (n a multiple of 64, `p` 64-byte aligned) read `passes` times, with four
+/// independent AVX-512 accumulators: a memory read-bandwidth probe for `recurrent bench --peak`.
+static inline RSG_TARGET float recurrent_read_sum(const float *p, long n, long passes) {
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
+    for (long pass = 0; pass < passes; pass++) {
+        __asm__ volatile("" ::: "memory");  // every pass really reads the buffer
+        for (long i = 0; i + 64 <= n; i += 64) {
+            s0 = _mm512_add_ps(s0, _mm512_load_ps(p + i));
+            s1 = _mm512_add_ps(s1, _mm512_load_ps(p + i + 16));
+            s2 = _mm512_add_ps(s2, _mm512_load_ps(p + i + 32));
+            s3 = _mm512_add_ps(s3, _mm512_load_ps(p + i + 48));
+        }
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+}
+
 #else
 
 static inline void recurrent_sgemm_pack_b(int transB, long k, long n, const float *b, long ldb, float *dst) {}
 static inline void recurrent_gemv_rows(long n, long k, const float *w, long ldw, const float *x, float beta, float *y) {}
 static inline void recurrent_gemv_columns(long n, long k, const float *w, long ldw, const float *x, float beta, float *y) {}
+static inline float recurrent_read_sum(const float *p, long n, long passes) { return 0.0f; }
 static inline void recurrent_sgemm(int transA, long m, long n, long k, const float *a, long lda, const float *packedB,
                                    float beta, float *c, long ldc) {}
 

@@ -41,9 +41,18 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Also time the GEMM shapes of W1 on the BLAS and on the packed AVX-512 kernel.")
     var gemm = false
 
+    @Flag(help: "Measure this machine's sgemm peak (packed kernel and BLAS) and memory read bandwidth.")
+    var peak = false
+
+    @Option(help: ArgumentHelp(
+        "Run one workload of any shape instead of --workloads, e.g. kind=train,cell=lstm,hidden=256,embedding=256,layers=2,batch=32,sequence=64.",
+        valueName: "spec"))
+    var custom: String?
+
     func validate() throws {
         guard seconds > 0 else { throw ValidationError("--seconds must be positive, got \(seconds)") }
         guard threads > 0 else { throw ValidationError("--threads must be positive, got \(threads)") }
+        if let custom { _ = try BenchWorkload(specification: custom) }
         for name in selected where BenchWorkload.named(name) == nil {
             throw ValidationError("unknown workload '\(name)'; choose from \(BenchWorkload.all.map(\.name).joined(separator: ", ")) or all")
         }
@@ -61,9 +70,16 @@ struct BenchCommand: ParsableCommand {
         if !json {
             print("recurrent bench — \(threads) thread(s), \(reference ? "reference (BLAS) kernels" : FastGEMM.isEnabled ? "fast kernels" : "BLAS kernels (no AVX-512)"), OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "unset")")
         }
+        if peak { benchMachinePeak(threads: threads, json: json) }
         if gemm { benchGEMMShapes(threads: threads) }
-        for name in selected {
-            guard let workload = BenchWorkload.named(name) else { continue }
+        let measured: [BenchWorkload]
+        if let custom {
+            measured = [try BenchWorkload(specification: custom)]
+        } else {
+            // --peak or --gemm alone measure only those; name workloads to run them as well.
+            measured = (peak || gemm) && workloads == "w1" ? [] : selected.compactMap(BenchWorkload.named)
+        }
+        for workload in measured {
             let result = try workload.run(seconds: seconds, iterations: iterations)
             if json {
                 print(result.json)
@@ -221,6 +237,46 @@ struct BenchWorkload {
     }
 }
 
+extension BenchWorkload {
+    /// A workload from `key=value` pairs (kind train|infer|sample, cell rnn|lstm|gru, hidden, embedding,
+    /// layers, batch, sequence); omitted keys take W1's values, sampling forces batch and sequence 1.
+    init(specification: String) throws {
+        var values: [String: String] = [:]
+        for pair in specification.split(separator: ",") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, !parts[0].isEmpty else {
+                throw ValidationError("--custom: expected key=value pairs separated by commas, got '\(pair)'")
+            }
+            values[parts[0].lowercased()] = parts[1]
+        }
+        let known: Set = ["kind", "cell", "hidden", "embedding", "layers", "batch", "sequence"]
+        if let unknown = values.keys.sorted().first(where: { !known.contains($0) }) {
+            throw ValidationError("--custom: unknown key '\(unknown)'; use \(known.sorted().joined(separator: ", "))")
+        }
+        func size(_ key: String, _ fallback: Int) throws -> Int {
+            guard let text = values[key] else { return fallback }
+            guard let value = Int(text), value > 0 else {
+                throw ValidationError("--custom: \(key) must be a positive integer, got '\(text)'")
+            }
+            return value
+        }
+        let kind: Kind
+        switch values["kind"] ?? "train" {
+        case "train": kind = .train
+        case "infer": kind = .infer
+        case "sample": kind = .sample
+        case let other: throw ValidationError("--custom: kind must be train, infer or sample, got '\(other)'")
+        }
+        guard let cell = LanguageModel.Cell(rawValue: values["cell"] ?? "lstm") else {
+            throw ValidationError("--custom: cell must be rnn, lstm, gru or peephole-lstm, got '\(values["cell"] ?? "")'")
+        }
+        let hidden = try size("hidden", 256)
+        self.init(name: "custom", kind: kind, cell: cell, hidden: hidden, embedding: try size("embedding", hidden),
+                  layers: try size("layers", 2), batch: kind == .sample ? 1 : try size("batch", 32),
+                  sequence: kind == .sample ? 1 : try size("sequence", 64))
+    }
+}
+
 /// Draws an index from the softmax of `logits`.
 private func sampleIndex(_ logits: [Float], using rng: inout RandomGenerator) -> Int {
     let largest = logits.max() ?? 0
@@ -257,6 +313,39 @@ private func peakResidentMiB() -> Double {
     getrusage(RUSAGE_SELF, &usage)
     return Double(usage.ru_maxrss) / (1024 * 1024)
     #endif
+}
+
+/// The machine's sgemm peak and read bandwidth (`--peak`): the packed kernel on a few large products
+/// (the peak is the best of them) and the system BLAS on a 2048³ product, each on 1 and `threads`
+/// threads; then the read bandwidth for working sets from 256 KiB (L2) to 256 MiB (memory).
+private func benchMachinePeak(threads: Int, json: Bool) {
+    let counts = threads > 1 ? [1, threads] : [1]
+    let shapes = [(384, 1024, 256), (768, 2048, 256), (1536, 1536, 512)]
+    for t in counts {
+        let packed = shapes.compactMap { MachineProbe.packedGEMMGFLOPS(m: $0.0, n: $0.1, k: $0.2, threads: t) }
+        let blas = MachineProbe.blasGEMMGFLOPS(m: 2048, n: 2048, k: 2048, threads: t)
+        let best = packed.max()
+        if json {
+            print(String(format: "{\"probe\":\"sgemm\",\"threads\":%d,\"packed_gflops\":%@,\"blas_gflops\":%.1f}",
+                         t, best.map { String(format: "%.1f", $0) } ?? "null", blas))
+        } else {
+            let shapesText = zip(shapes, packed).map { String(format: "%d×%d×%d %.0f", $0.0.0, $0.0.1, $0.0.2, $0.1) }
+                .joined(separator: ", ")
+            print(String(format: "sgemm peak, %d thread(s): packed kernel %@ GFLOP/s (%@); BLAS 2048³ %.0f GFLOP/s",
+                         t, best.map { String(format: "%.0f", $0) } ?? "n/a", shapesText, blas))
+        }
+    }
+    BLAS.setThreads(threads)
+    for kib in [256, 1024, 4096, 16384, 65536, 262144] {
+        for t in counts {
+            guard let rate = MachineProbe.readBandwidthGBps(bytes: kib << 10, threads: t) else { continue }
+            if json {
+                print(String(format: "{\"probe\":\"read\",\"kib\":%d,\"threads\":%d,\"gb_per_s\":%.1f}", kib, t, rate))
+            } else {
+                print(String(format: "read bandwidth, working set %6d KiB, %d thread(s): %6.1f GB/s", kib, t, rate))
+            }
+        }
+    }
 }
 
 /// GFLOP/s of the products one W1 step runs, on the system BLAS and on the packed kernel

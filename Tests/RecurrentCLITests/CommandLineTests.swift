@@ -178,4 +178,22 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(seq2seq.stdout.contains("with attention"), seq2seq.stdout)
         XCTAssertTrue(try String(contentsOfFile: heatmap, encoding: .utf8).hasPrefix("<svg"))
     }
+
+    func testBenchRunsACustomWorkloadAndRejectsBadSpecifications() throws {
+        let result = try run(["bench", "--custom", "kind=train,cell=gru,hidden=16,embedding=8,layers=1,batch=3,sequence=5",
+                              "--iterations", "3", "--threads", "1", "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(object["workload"] as? String, "custom")
+        XCTAssertEqual(object["iterations"] as? Int, 3)
+        // 15 tokens per iteration: the rate and the per-token time describe the same median.
+        let rate = try XCTUnwrap(object["tokens_per_s"] as? Double), perToken = try XCTUnwrap(object["us_per_token"] as? Double)
+        XCTAssertEqual(rate * perToken, 1e6, accuracy: 1e6 * 1e-3)
+        XCTAssertEqual(try XCTUnwrap(object["median_iteration_ms"] as? Double) * rate, 15e3, accuracy: 15e3 * 2e-3)
+
+        try assertFails(["bench", "--custom", "hidden=0"], mentioning: "hidden must be a positive integer")
+        try assertFails(["bench", "--custom", "width=3"], mentioning: "unknown key 'width'")
+        try assertFails(["bench", "--custom", "cell=tree"], mentioning: "cell must be")
+        try assertFails(["bench", "--custom", "kind"], mentioning: "key=value")
+    }
 }
