@@ -2,6 +2,7 @@
 """PyTorch side of `recurrent bench`: the same workloads, sizes and output fields.
 
 Usage: python scripts/bench/pytorch_bench.py [--workloads w1,w7a|all] [--seconds 5] [--threads 2] [--json]
+       python scripts/bench/pytorch_bench.py --custom kind=train,cell=lstm,hidden=512,batch=32,sequence=64 [...]
 
 A benchmark script only (never a build or test dependency). Tokens are uniformly random over a
 65-symbol vocabulary; training uses Adam(lr=0.002) and clip_grad_norm_(5) with the state carried
@@ -53,6 +54,29 @@ def detach(state):
     if isinstance(state, tuple):
         return tuple(s.detach() for s in state)
     return state.detach()
+
+
+def parse_custom(spec):
+    """The workload of a `key=value,...` specification, as `recurrent bench --custom` reads it."""
+    values = {}
+    for pair in spec.split(","):
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            sys.exit(f"--custom: expected key=value pairs separated by commas, got '{pair}'")
+        values[key.strip().lower()] = value.strip()
+    known = {"kind", "cell", "hidden", "embedding", "layers", "batch", "sequence"}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        sys.exit(f"--custom: unknown key '{unknown[0]}'; use {', '.join(sorted(known))}")
+    kind = values.get("kind", "train")
+    cell = values.get("cell", "lstm")
+    if kind not in ("train", "infer", "sample") or cell not in ("rnn", "lstm", "gru"):
+        sys.exit(f"--custom: unsupported kind '{kind}' or cell '{cell}'")
+    hidden = int(values.get("hidden", 256))
+    sizes = [hidden, int(values.get("embedding", hidden)), int(values.get("layers", 2)),
+             1 if kind == "sample" else int(values.get("batch", 32)),
+             1 if kind == "sample" else int(values.get("sequence", 64))]
+    return (kind, cell, *sizes)
 
 
 def run(name, seconds):
@@ -125,9 +149,14 @@ def main():
     p.add_argument("--seconds", type=float, default=5)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--custom", help="one workload of any shape: kind=,cell=,hidden=,embedding=,layers=,batch=,sequence=")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
-    names = list(WORKLOADS) if a.workloads == "all" else [n.strip().lower() for n in a.workloads.split(",")]
+    if a.custom:
+        WORKLOADS["custom"] = parse_custom(a.custom)
+        names = ["custom"]
+    else:
+        names = list(WORKLOADS) if a.workloads == "all" else [n.strip().lower() for n in a.workloads.split(",")]
     if not a.json:
         print(f"pytorch bench — torch {torch.__version__}, {a.threads} thread(s)")
     for n in names:

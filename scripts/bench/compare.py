@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+"""Recurrent against PyTorch in one run: every workload in a fresh process on each side, the two
+sides alternating, several rounds; prints medians, ratios and each process's peak memory.
+
+Usage (scripts/bench/compare.sh sets up the venv and the release binary, then calls this):
+  compare.py [--workloads all|w1,w7a] [--rounds 3] [--seconds 4] [--threads 2] [--markdown FILE]
+  compare.py --scaling hidden,sequence,batch [--rounds 1] [--markdown FILE] [--svg-dir DIR]
+
+Ratios: training and inference compare tokens/s (ours / PyTorch, above 1 = we are faster); the
+batch-1 sampling workloads (W7) compare time per token (ours / PyTorch, below 1 = we are faster).
+A benchmark script only: never a build or test dependency.
+"""
+import argparse, json, math, os, platform, statistics, subprocess, sys, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+WORKLOADS = ["w1", "w2", "w3", "w4", "w5", "w6a", "w6b", "w7a", "w7b", "w7c"]
+# Scaling sweeps: LSTM training, 2 layers, embedding = hidden; one size varies, the others stay at W1's.
+SWEEPS = {
+    "hidden": [64, 128, 256, 512, 1024],
+    "sequence": [16, 32, 64, 128, 256],
+    "batch": [1, 4, 16, 32, 64, 128],
+}
+
+
+def spec(sweep, value):
+    sizes = {"hidden": 256, "sequence": 64, "batch": 32}
+    sizes[sweep] = value
+    return (f"kind=train,cell=lstm,hidden={sizes['hidden']},embedding={sizes['hidden']},layers=2,"
+            f"batch={sizes['batch']},sequence={sizes['sequence']}")
+
+
+def run_json(command):
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    if result.returncode != 0:
+        sys.exit(f"error: {' '.join(command)} failed: {result.stderr.strip().splitlines()[-1:]}")
+    return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")][-1]
+
+
+def measure(args, selector, rounds):
+    """selector: ['--workloads', 'w1'] or ['--custom', spec]. Returns (ours, theirs): lists of results."""
+    ours_cmd = [args.binary, "bench", *selector, "--seconds", str(args.seconds), "--threads", str(args.threads), "--json"]
+    theirs_cmd = [args.python, os.path.join(HERE, "pytorch_bench.py"), *selector, "--seconds", str(args.seconds),
+                  "--threads", str(args.threads), "--json"]
+    ours, theirs = [], []
+    for r in range(rounds):
+        # Alternate which side goes first, so drifts of the machine hit both.
+        order = [(ours_cmd, ours), (theirs_cmd, theirs)]
+        for command, sink in (order if r % 2 == 0 else order[::-1]):
+            sink.append(run_json(command))
+    return ours, theirs
+
+
+def summary(results, key):
+    return statistics.median(r[key] for r in results)
+
+
+def workload_table(args):
+    rows = []
+    for name in args.workloads:
+        ours, theirs = measure(args, ["--workloads", name], args.rounds)
+        sample = name.startswith("w7")
+        key = "us_per_token" if sample else "tokens_per_s"
+        o, t = summary(ours, key), summary(theirs, key)
+        rows.append(dict(workload=name, ours=o, pytorch=t, ratio=o / t, per_token=sample,
+                         ours_gflops=summary(ours, "gflops"), pytorch_gflops=summary(theirs, "gflops"),
+                         ours_rss=max(r["peak_rss_mib"] for r in ours), pytorch_rss=max(r["peak_rss_mib"] for r in theirs),
+                         ours_all=[r[key] for r in ours], pytorch_all=[r[key] for r in theirs]))
+        print(f"{name:<4} ours {o:10.1f}  pytorch {t:10.1f}  {'µs/token' if sample else 'tokens/s'}  ratio {o / t:.3f}  "
+              f"GFLOP/s {rows[-1]['ours_gflops']:.0f} vs {rows[-1]['pytorch_gflops']:.0f}  "
+              f"peak RSS {rows[-1]['ours_rss']:.0f} vs {rows[-1]['pytorch_rss']:.0f} MiB", flush=True)
+    lines = ["| workload | Recurrent | PyTorch | ratio | GFLOP/s (ours / PyTorch) | peak RSS MiB (ours / PyTorch) |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        unit = "µs/token" if r["per_token"] else "tok/s"
+        ratio = f"{r['ratio']:.3f}× the time" if r["per_token"] else f"{r['ratio']:.2f}×"
+        lines.append(f"| {r['workload'].upper()} | {r['ours']:,.1f} {unit} | {r['pytorch']:,.1f} {unit} | {ratio} | "
+                     f"{r['ours_gflops']:.0f} / {r['pytorch_gflops']:.0f} | {r['ours_rss']:.0f} / {r['pytorch_rss']:.0f} |")
+    return rows, lines
+
+
+def scaling_tables(args):
+    results, lines = {}, []
+    for sweep in args.scaling:
+        points = []
+        for value in SWEEPS[sweep]:
+            ours, theirs = measure(args, ["--custom", spec(sweep, value)], args.rounds)
+            point = dict(value=value, ours_ms=summary(ours, "median_iteration_ms"),
+                         pytorch_ms=summary(theirs, "median_iteration_ms"),
+                         ours_tps=summary(ours, "tokens_per_s"), pytorch_tps=summary(theirs, "tokens_per_s"),
+                         ours_gflops=summary(ours, "gflops"),
+                         ours_rss=max(r["peak_rss_mib"] for r in ours), pytorch_rss=max(r["peak_rss_mib"] for r in theirs))
+            points.append(point)
+            print(f"{sweep} {value:5d}: ours {point['ours_ms']:9.2f} ms {point['ours_rss']:7.0f} MiB | "
+                  f"pytorch {point['pytorch_ms']:9.2f} ms {point['pytorch_rss']:7.0f} MiB", flush=True)
+        results[sweep] = points
+        lines += ["", f"Varying {sweep} ({spec(sweep, 'N').replace(f'{sweep}=N', f'{sweep} = N')}):", "",
+                  f"| {sweep} | Recurrent ms/step | PyTorch ms/step | Recurrent tok/s | PyTorch tok/s | speed ratio | "
+                  "Recurrent GFLOP/s | Recurrent peak RSS MiB | PyTorch peak RSS MiB |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for p in points:
+            lines.append(f"| {p['value']} | {p['ours_ms']:.2f} | {p['pytorch_ms']:.2f} | {p['ours_tps']:,.0f} | "
+                         f"{p['pytorch_tps']:,.0f} | {p['ours_tps'] / p['pytorch_tps']:.2f}× | {p['ours_gflops']:.0f} | "
+                         f"{p['ours_rss']:.0f} | {p['pytorch_rss']:.0f} |")
+    return results, lines
+
+
+def svg_plot(title, x_label, y_label, series, path):
+    """A log–log line plot: series = [(name, colour, dashed, [(x, y)])]."""
+    width, height, left, right, top, bottom = 720, 420, 70, 170, 40, 50
+    xs = [x for _, _, _, pts in series for x, _ in pts]
+    ys = [y for _, _, _, pts in series for _, y in pts]
+    lx0, lx1 = math.log10(min(xs)), math.log10(max(xs))
+    ly0, ly1 = math.floor(math.log10(min(ys))), math.ceil(math.log10(max(ys)))
+    if ly1 == ly0:
+        ly1 += 1
+    px = lambda x: left + (math.log10(x) - lx0) / max(lx1 - lx0, 1e-9) * (width - left - right)
+    py = lambda y: height - bottom - (math.log10(y) - ly0) / (ly1 - ly0) * (height - top - bottom)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
+           f'<rect width="{width}" height="{height}" fill="white"/>',
+           f'<text x="{width / 2 - right / 2 + left / 2}" y="22" text-anchor="middle" font-size="14">{title}</text>']
+    for value in sorted(set(xs)):
+        out.append(f'<line x1="{px(value):.1f}" y1="{top}" x2="{px(value):.1f}" y2="{height - bottom}" stroke="#eee"/>')
+        out.append(f'<text x="{px(value):.1f}" y="{height - bottom + 16}" text-anchor="middle">{value}</text>')
+    for e in range(ly0, ly1 + 1):
+        for m in (1, 2, 5):
+            y = m * 10 ** e
+            if ly0 <= math.log10(y) <= ly1:
+                out.append(f'<line x1="{left}" y1="{py(y):.1f}" x2="{width - right}" y2="{py(y):.1f}" stroke="{"#ddd" if m == 1 else "#f3f3f3"}"/>')
+                out.append(f'<text x="{left - 6}" y="{py(y) + 4:.1f}" text-anchor="end">{y:g}</text>')
+    out.append(f'<rect x="{left}" y="{top}" width="{width - left - right}" height="{height - top - bottom}" fill="none" stroke="#333"/>')
+    out.append(f'<text x="{(left + width - right) / 2}" y="{height - 12}" text-anchor="middle">{x_label}</text>')
+    out.append(f'<text x="16" y="{(top + height - bottom) / 2}" text-anchor="middle" transform="rotate(-90 16 {(top + height - bottom) / 2})">{y_label}</text>')
+    for i, (name, colour, dashed, pts) in enumerate(series):
+        d = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in pts)
+        dash = ' stroke-dasharray="6 4"' if dashed else ""
+        out.append(f'<polyline points="{d}" fill="none" stroke="{colour}" stroke-width="2"{dash}/>')
+        for x, y in pts:
+            out.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3" fill="{colour}"/>')
+        ly = top + 14 + 18 * i
+        out.append(f'<line x1="{width - right + 12}" y1="{ly - 4}" x2="{width - right + 36}" y2="{ly - 4}" stroke="{colour}" stroke-width="2"{dash}/>')
+        out.append(f'<text x="{width - right + 42}" y="{ly}">{name}</text>')
+    out.append("</svg>")
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("\n".join(out) + "\n")
+    os.replace(tmp, path)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--workloads", default="all")
+    p.add_argument("--scaling", help="comma-separated sweeps: hidden, sequence, batch (or all)")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--seconds", type=float, default=4)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--binary", default=os.path.join(ROOT, ".build", "release", "recurrent"))
+    p.add_argument("--python", default=sys.executable, help="the Python with torch for pytorch_bench.py")
+    p.add_argument("--markdown", help="also write the tables to this file")
+    p.add_argument("--svg-dir", help="write the scaling plots (scaling-time.svg, scaling-memory.svg) here")
+    args = p.parse_args()
+    if not os.path.exists(args.binary):
+        sys.exit(f"error: {args.binary} not found; build it with swift build -c release")
+    # torch is imported only by the benchmark processes: a parent holding torch would pass its peak
+    # RSS on to every child it forks (Linux keeps ru_maxrss across fork and exec).
+    probe = subprocess.run([args.python, "-c", "import torch; print(torch.__version__)"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        sys.exit(f"error: {args.python} cannot import torch")
+    header = (f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.node()}, {os.cpu_count()} CPUs, "
+              f"torch {probe.stdout.strip()}, {args.threads} threads, {args.rounds} round(s) of {args.seconds:g} s per workload")
+    print(header, flush=True)
+    lines = [header, ""]
+    if args.scaling:
+        args.scaling = list(SWEEPS) if args.scaling == "all" else [s.strip() for s in args.scaling.split(",")]
+        for s in args.scaling:
+            if s not in SWEEPS:
+                sys.exit(f"error: unknown sweep '{s}'; choose from {', '.join(SWEEPS)}")
+        results, table = scaling_tables(args)
+        lines += table
+        if args.svg_dir:
+            os.makedirs(args.svg_dir, exist_ok=True)
+            colours = {"hidden": "#1f77b4", "sequence": "#d62728", "batch": "#2ca02c"}
+            for metric, label, file in (("ms", "ms per training step", "scaling-time.svg"),
+                                        ("rss", "peak resident memory (MiB)", "scaling-memory.svg")):
+                series = []
+                for sweep, points in results.items():
+                    series.append((f"{sweep}: Recurrent", colours[sweep], False, [(q["value"], q[f"ours_{metric}"]) for q in points]))
+                    series.append((f"{sweep}: PyTorch", colours[sweep], True, [(q["value"], q[f"pytorch_{metric}"]) for q in points]))
+                svg_plot(f"LSTM training (2 layers): {label} as one size grows", "hidden size / sequence length / batch size",
+                         label, series, os.path.join(args.svg_dir, file))
+    else:
+        args.workloads = WORKLOADS if args.workloads == "all" else [w.strip().lower() for w in args.workloads.split(",")]
+        _, table = workload_table(args)
+        lines += table
+    print("\n".join(lines[2:]))
+    if args.markdown:
+        with open(args.markdown + ".tmp", "w") as f:
+            f.write("\n".join(lines) + "\n")
+        os.replace(args.markdown + ".tmp", args.markdown)
+
+
+if __name__ == "__main__":
+    main()
