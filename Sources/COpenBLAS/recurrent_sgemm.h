@@ -250,6 +250,37 @@ static inline RSG_TARGET void recurrent_gemv_columns(long n, long k, const float
     }
 }
 
+/// y (n) = beta·y + op(B)ᵀ-row product for batch 1 on a packed op(B) (k × n, see the layout above):
+/// y_j = Σ_kk x_kk · B(kk, j) (beta 0 or 1). Each 32-column panel is one contiguous stream of k·32
+/// floats, read once; two panels at a time keep four independent accumulators.
+static inline RSG_TARGET void recurrent_gemv_packed(long n, long k, const float *packed, const float *x,
+                                                    float beta, float *y) {
+    long panels = (n + RSG_NR - 1) / RSG_NR;
+    for (long p = 0; p < panels; p += 2) {
+        const float *p0 = packed + p * k * RSG_NR;
+        const float *p1 = p + 1 < panels ? p0 + k * RSG_NR : p0;
+        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+        for (long kk = 0; kk < k; kk++) {
+            __m512 xv = _mm512_set1_ps(x[kk]);
+            a0 = _mm512_fmadd_ps(_mm512_loadu_ps(p0 + kk * RSG_NR), xv, a0);
+            a1 = _mm512_fmadd_ps(_mm512_loadu_ps(p0 + kk * RSG_NR + 16), xv, a1);
+            a2 = _mm512_fmadd_ps(_mm512_loadu_ps(p1 + kk * RSG_NR), xv, a2);
+            a3 = _mm512_fmadd_ps(_mm512_loadu_ps(p1 + kk * RSG_NR + 16), xv, a3);
+        }
+        __m512 acc[4] = {a0, a1, a2, a3};
+        for (int q = 0; q < 4; q++) {
+            long j0 = p * RSG_NR + 16 * q;
+            if (q >= 2 && p + 1 >= panels) break;
+            long left = n - j0;
+            if (left <= 0) break;
+            __mmask16 m = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+            __m512 v = acc[q];
+            if (beta != 0.0f) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, y + j0));
+            _mm512_mask_storeu_ps(y + j0, m, v);
+        }
+    }
+}
+
 /// The sum of `n` floats (n a multiple of 64, `p` 64-byte aligned) read `passes` times, with four
 /// independent AVX-512 accumulators: a memory read-bandwidth probe for `recurrent bench --peak`.
 static inline RSG_TARGET float recurrent_read_sum(const float *p, long n, long passes) {
@@ -272,6 +303,7 @@ static inline void recurrent_sgemm_pack_b(int transB, long k, long n, const floa
 static inline void recurrent_gemv_rows(long n, long k, const float *w, long ldw, const float *x, float beta, float *y) {}
 static inline void recurrent_gemv_columns(long n, long k, const float *w, long ldw, const float *x, float beta, float *y) {}
 static inline float recurrent_read_sum(const float *p, long n, long passes) { return 0.0f; }
+static inline void recurrent_gemv_packed(long n, long k, const float *packed, const float *x, float beta, float *y) {}
 static inline void recurrent_sgemm(int transA, long m, long n, long k, const float *a, long lda, const float *packedB,
                                    float beta, float *c, long ldc) {}
 

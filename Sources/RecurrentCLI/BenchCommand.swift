@@ -120,13 +120,16 @@ struct BenchWorkload {
 
     /// Forward FLOPs per token (multiply-adds count 2): the recurrent layers' input and hidden
     /// products plus the head. Training counts 3× (forward, and backward's two products per GEMM).
-    var forwardFlopsPerToken: Double {
-        let gates: Int
+    var gateCount: Int {
         switch cell {
-        case .lstm, .peepholeLSTM: gates = 4
-        case .gru: gates = 3
-        case .rnn: gates = 1
+        case .lstm, .peepholeLSTM: return 4
+        case .gru: return 3
+        case .rnn: return 1
         }
+    }
+
+    var forwardFlopsPerToken: Double {
+        let gates = gateCount
         var flops = 0.0
         for layer in 0..<layers {
             let input = layer == 0 ? embedding : hidden
@@ -198,15 +201,13 @@ struct BenchWorkload {
             }
         case .sample:
             model.isTraining = false
-            var state: RecurrentLayerState?
+            // One token per iteration on the batch-1 path that `recurrent sample` uses:
+            // logits → softmax → draw → feed back, the state carried.
+            let stepper = LanguageModelStepper(model)
             var token = 0
-            // One token per iteration: logits → softmax → draw → feed back.
             iteration = { _ in
-                GradientMode.withoutGradients {
-                    let (logits, newState) = model([token], batchSize: 1, sequenceLength: 1, state: state)
-                    state = newState
-                    token = sampleIndex(logits.value.scalars, using: &rng)
-                }
+                stepper.step(token)
+                token = sampleIndex(stepper.logits, using: &rng)
             }
         }
 
@@ -230,7 +231,10 @@ struct BenchWorkload {
         durations.sort()
         let median = durations[durations.count / 2]
         let tokensPerSecond = Double(tokensPerIteration) / median
-        let flopsPerToken = forwardFlopsPerToken * (kind == .train ? 3 : 1)
+        // Sampling reads layer 0's input part from a per-token table (LanguageModelStepper): those
+        // products are not executed, so they are not counted.
+        let flopsPerToken = kind == .train ? 3 * forwardFlopsPerToken
+            : kind == .sample ? forwardFlopsPerToken - 2 * Double(gateCount * hidden * embedding) : forwardFlopsPerToken
         return Result(name: name, tokensPerSecond: tokensPerSecond, gflops: tokensPerSecond * flopsPerToken / 1e9,
                       peakRSSMiB: peakResidentMiB(), iterations: durations.count, medianIterationSeconds: median,
                       perToken: kind == .sample, cpuSecondsPerIteration: cpuPerIteration)

@@ -188,6 +188,28 @@ public final class PackedMatrix: @unchecked Sendable {
         }
     }
 
+    /// `y (n) = x (k) · op(B) + beta · y` (beta 0 or 1): a batch-1 product that reads each 32-column
+    /// panel as one contiguous stream. Large matrices (k·n ≥ 2¹⁸) are split by panel pairs over up to
+    /// `threads` threads.
+    public func multiplyVector(_ x: UnsafePointer<Float>, beta: Float, into y: UnsafeMutablePointer<Float>, threads: Int = 1) {
+        precondition(beta == 0 || beta == 1, "PackedMatrix.multiplyVector: beta must be 0 or 1, got \(beta)")
+        #if !canImport(Accelerate)
+        let pairs = (n + 63) / 64
+        let threads = k * n >= 1 << 18 ? Swift.min(threads, pairs) : 1
+        if threads <= 1 {
+            recurrent_gemv_packed(n, k, storage, x, beta, y)
+            return
+        }
+        let storage = self.storage, n = self.n, k = self.k
+        ComputeThreads.run(threads) { t in
+            let q0 = t * pairs / threads, q1 = (t + 1) * pairs / threads
+            guard q0 < q1 else { return }
+            let j0 = q0 * 64, columns = Swift.min(n, q1 * 64) - j0
+            recurrent_gemv_packed(columns, k, storage + q0 * 2 * k * 32, x, beta, y + j0)
+        }
+        #endif
+    }
+
     @inline(__always)
     static func kernel(_ transposeA: Bool, _ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int,
                        _ packed: UnsafePointer<Float>, _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {

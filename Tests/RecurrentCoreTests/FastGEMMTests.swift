@@ -72,4 +72,29 @@ final class FastGEMMTests: XCTestCase {
             }
         }
     }
+
+    func testPackedVectorProductEqualsBLASOnEveryTailAndThreadCount() throws {
+        try XCTSkipUnless(FastGEMM.isSupported, "no AVX-512 on this CPU")
+        var rng = RandomGenerator(seed: 10)
+        // 1 to 3 panels (odd and even pair counts), tails inside a panel, and one large matrix that splits over threads.
+        for (n, k) in [(1, 1), (17, 5), (32, 9), (33, 40), (65, 128), (96, 7), (2048, 512)] {
+            for transposeB in [false, true] {
+                for beta: Float in [0, 1] {
+                    let x = randomMatrix(k, &rng), b = randomMatrix(k * n, &rng), y0 = randomMatrix(n, &rng)
+                    let ldb = transposeB ? k : n
+                    var expected = y0
+                    BLAS.gemm(transposeA: false, transposeB: transposeB, m: 1, n: n, k: k, a: x, lda: k, b: b, ldb: ldb,
+                              beta: beta, c: &expected, ldc: n)
+                    let packed = PackedMatrix(transposed: transposeB, k: k, n: n, b: b, ldb: ldb)
+                    for threads in [1, 2, 3] {
+                        var actual = y0
+                        packed.multiplyVector(x, beta: beta, into: &actual, threads: threads)
+                        var worst: Float = 0
+                        for i in 0..<n { worst = max(worst, abs(actual[i] - expected[i])) }
+                        XCTAssertLessThan(worst, 1e-6 * Float(k) + 1e-6, "n \(n) k \(k) tB \(transposeB) beta \(beta) threads \(threads)")
+                    }
+                }
+            }
+        }
+    }
 }

@@ -14,7 +14,10 @@ final class GenerationBeamSearchTests: XCTestCase {
             let beam = try TextGenerator(model: model, vocabulary: vocabulary, options: .init(beamWidth: 1))
                 .generate(prime: "quick", length: 40)
             XCTAssertEqual(beam.ids, greedy.ids, "\(cell)")
-            XCTAssertEqual(beam.logProbability, greedy.logProbability, accuracy: 1e-6)
+            // Greedy decoding steps on the batch-1 stepper, beam search on the batched model call: the
+            // logits agree to Float rounding (the products add in different orders), so the sums of 40
+            // log-probabilities (≈ −114) agree to a few Float ulps of the total.
+            XCTAssertEqual(beam.logProbability, greedy.logProbability, accuracy: 1e-5)
         }
     }
 

@@ -177,19 +177,19 @@ public final class TextGenerator {
         var ids: [Int] = []
         ids.reserveCapacity(min(length, 1 << 16))
         var logProbability = 0.0
-        var (logits, state, row) = warm(context)
+        let (primeLogits, state, row) = warm(context)
+        // After the prime, one token at a time on the batch-1 path (no tape, no per-token allocation).
+        let stepper = LanguageModelStepper(model)
+        stepper.state = state
         for step in 0..<length {
-            let choice = logits.value.scalars.withUnsafeBufferPointer { l in
-                sampler.choose(l.baseAddress! + row * V, using: &random)
-            }
+            let choice = step == 0
+                ? primeLogits.value.scalars.withUnsafeBufferPointer { sampler.choose($0.baseAddress! + row * V, using: &random) }
+                : stepper.logits.withUnsafeBufferPointer { sampler.choose($0.baseAddress!, using: &random) }
             guard let choice else { throw GenerationError.nonFiniteLogits(step: step) }
             ids.append(choice.id)
             logProbability += choice.logProbability
             try emit(choice.id)
-            if step + 1 < length {
-                (logits, state) = model([choice.id], batchSize: 1, sequenceLength: 1, state: state)
-                row = 0
-            }
+            if step + 1 < length { stepper.step(choice.id) }
         }
         return (ids, logProbability)
     }

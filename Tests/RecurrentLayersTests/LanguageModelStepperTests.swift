@@ -1,0 +1,74 @@
+import XCTest
+import Recurrent
+
+/// The batch-1 stepper against the model's own forward pass, token by token with the state carried.
+final class LanguageModelStepperTests: XCTestCase {
+    private func model(_ cell: LanguageModel.Cell, hidden: Int, layers: Int, seed: UInt64) throws -> LanguageModel {
+        var rng = RandomGenerator(seed: seed)
+        let model = try LanguageModel(.init(cell: cell, vocabularySize: 11, embeddingSize: 6, hiddenSize: hidden,
+                                            numLayers: layers), using: &rng)
+        model.isTraining = false
+        return model
+    }
+
+    private func assertClose(_ a: [Float], _ b: [Float], _ message: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(a.count, b.count, message, file: file, line: line)
+        var worst: Float = 0
+        for i in a.indices { worst = max(worst, abs(a[i] - b[i])) }
+        // Only the order of the Float additions in the products differs.
+        XCTAssertLessThan(worst, 2e-5, message, file: file, line: line)
+    }
+
+    func testStepsEqualTheModelForEveryCell() throws {
+        let tokens = [3, 0, 10, 7, 7, 1, 4, 9, 2, 5, 6, 8]
+        for cell in LanguageModel.Cell.allCases {
+            // Hidden 40 and 70: panels with tails; 3 layers: layers above the first read W_ih.
+            for (hidden, layers) in [(40, 3), (70, 1)] {
+                let model = try model(cell, hidden: hidden, layers: layers, seed: 5)
+                let stepper = LanguageModelStepper(model)
+                var state: RecurrentLayerState?
+                for (i, token) in tokens.enumerated() {
+                    let (logits, next) = GradientMode.withoutGradients { model([token], batchSize: 1, sequenceLength: 1, state: state) }
+                    state = next
+                    stepper.step(token)
+                    assertClose(stepper.logits, logits.value.scalars, "\(cell) hidden \(hidden) layers \(layers) step \(i)")
+                }
+                assertClose(stepper.state.h.value.scalars, state!.h.value.scalars, "\(cell) final h")
+                if let c = state!.c { assertClose(try XCTUnwrap(stepper.state.c).value.scalars, c.value.scalars, "\(cell) final c") }
+                XCTAssertEqual(stepper.state.h.shape, [layers, 1, hidden])
+            }
+        }
+    }
+
+    func testCarriedStateCanBeHandedInAndReset() throws {
+        for cell in [LanguageModel.Cell.lstm, .gru] {
+            let model = try model(cell, hidden: 33, layers: 2, seed: 6)
+            // A prime of 5 tokens in one call, then one token at a time from its state.
+            let (_, primed) = GradientMode.withoutGradients { model([1, 2, 3, 4, 5], batchSize: 1, sequenceLength: 5, state: nil) }
+            let (expected, _) = GradientMode.withoutGradients { model([6], batchSize: 1, sequenceLength: 1, state: primed) }
+            let stepper = LanguageModelStepper(model)
+            stepper.state = primed
+            stepper.step(6)
+            assertClose(stepper.logits, expected.value.scalars, "\(cell) after a handed-in state")
+
+            stepper.reset()
+            stepper.step(6)
+            let (fromZero, _) = GradientMode.withoutGradients { model([6], batchSize: 1, sequenceLength: 1, state: nil) }
+            assertClose(stepper.logits, fromZero.value.scalars, "\(cell) after reset")
+        }
+    }
+
+    func testTheStepperIsASnapshotOfTheParameters() throws {
+        let model = try model(.lstm, hidden: 16, layers: 1, seed: 7)
+        let stepper = LanguageModelStepper(model)
+        stepper.step(2)
+        let before = stepper.logits
+        model.head.bias!.value = Tensor(zeros: [11])
+        stepper.reset()
+        stepper.step(2)
+        XCTAssertEqual(stepper.logits, before, "a stepper keeps the parameters it was made with")
+        let fresh = LanguageModelStepper(model)
+        fresh.step(2)
+        XCTAssertNotEqual(fresh.logits, before)
+    }
+}
