@@ -150,8 +150,8 @@ static inline RSG_TARGET void recurrent_sgemm_tile_rows_dispatch(long mr, long k
 /// C (m × n) = beta·C + op(A) · packedB with A read in place (beta 0 or 1): A stored (m × k) with row
 /// stride lda, or (k × m) when `transA` (then the tile's h values of one k step are contiguous and the
 /// k steps lda apart, which the packed-panel tile reads directly with h = lda).
-/// Blocking: k by 256 and rows by 96, so that a block of A stays in L2 while each 32 KiB block of a
-/// B panel is reused from L1 across the row tiles.
+/// Blocking: rows by up to 96 and k by 256, so that a block of A stays in L2 while each 32 KiB block of
+/// a B panel is reused from L1 across the row tiles.
 static inline RSG_TARGET void recurrent_sgemm(int transA, long m, long n, long k, const float *a, long lda,
                                               const float *packedB, float beta, float *c, long ldc) {
     if (m <= 0 || n <= 0) return;
@@ -163,11 +163,13 @@ static inline RSG_TARGET void recurrent_sgemm(int transA, long m, long n, long k
         for (long i = 0; i < m; i++) for (long j = 0; j < n; j++) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
         return;
     }
-    for (long k0 = 0; k0 < k; k0 += KC) {
-        long kc = k - k0 < KC ? k - k0 : KC;
-        int accumulate = k0 > 0 || beta != 0.0f;
-        for (long ib = 0; ib < m; ib += MC) {
-            long iEnd = m - ib < MC ? m : ib + MC;
+    // Row blocks outermost: a block's C tiles stay in cache while every k block adds into them (the
+    // order of the additions per element, k blocks ascending, is the same either way).
+    for (long ib = 0; ib < m; ib += MC) {
+        long iEnd = m - ib < MC ? m : ib + MC;
+        for (long k0 = 0; k0 < k; k0 += KC) {
+            long kc = k - k0 < KC ? k - k0 : KC;
+            int accumulate = k0 > 0 || beta != 0.0f;
             for (long p = 0; p < panels; p++) {
                 long j0 = p * RSG_NR, width = n - j0 < RSG_NR ? n - j0 : RSG_NR;
                 __mmask16 m0 = width >= 16 ? 0xFFFF : (__mmask16)((1u << width) - 1);
