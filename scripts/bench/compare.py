@@ -5,6 +5,7 @@ sides alternating, several rounds; prints medians, ratios and each process's pea
 Usage (scripts/bench/compare.sh sets up the venv and the release binary, then calls this):
   compare.py [--workloads all|w1,w7a] [--rounds 3] [--seconds 4] [--threads 2] [--markdown FILE]
   compare.py --scaling hidden,sequence,batch [--rounds 1] [--markdown FILE] [--svg-dir DIR]
+  compare.py --peak        # the machine's sgemm peak: our packed kernel, OpenBLAS and torch.mm
 
 Ratios: training and inference compare tokens/s (ours / PyTorch, above 1 = we are faster); the
 batch-1 sampling workloads (W7) compare time per token (ours / PyTorch, below 1 = we are faster).
@@ -105,6 +106,46 @@ def scaling_tables(args):
     return results, lines
 
 
+TORCH_MM = """
+import sys, time, torch
+torch.set_num_threads(int(sys.argv[1]))
+best = 0.0
+for m, n, k in ((384, 1024, 256), (768, 2048, 256), (1536, 1536, 512), (2048, 2048, 2048)):
+    a, b = torch.randn(m, k), torch.randn(k, n)
+    for _ in range(3):
+        torch.mm(a, b)
+    for _ in range(5):
+        t0 = time.perf_counter(); calls = 0
+        while time.perf_counter() - t0 < 0.05:
+            torch.mm(a, b); calls += 1
+        best = max(best, 2 * m * n * k * calls / (time.perf_counter() - t0) / 1e9)
+print(best)
+"""
+
+
+def peak_table(args):
+    lines = ["| threads | packed kernel (ours) | OpenBLAS 2048³ | torch.mm (best shape) |", "|---|---|---|---|"]
+    result = subprocess.run([args.binary, "bench", "--peak", "--json", "--threads", str(args.threads)],
+                            capture_output=True, text=True, cwd=ROOT)
+    rows = [json.loads(l) for l in result.stdout.splitlines() if l.startswith("{")]
+    for row in rows:
+        if row["probe"] != "sgemm":
+            continue
+        torch_mm = float(subprocess.run([args.python, "-c", TORCH_MM, str(row["threads"])], capture_output=True,
+                                        text=True).stdout.strip() or "nan")
+        lines.append(f"| {row['threads']} | {row['packed_gflops']} GFLOP/s | {row['blas_gflops']} GFLOP/s | {torch_mm:.1f} GFLOP/s |")
+        print(lines[-1], flush=True)
+    lines += ["", "| working set | read GB/s, 1 thread | read GB/s, " + str(args.threads) + " threads |", "|---|---|---|"]
+    reads = {}
+    for row in rows:
+        if row["probe"] == "read":
+            reads.setdefault(row["kib"], {})[row["threads"]] = row["gb_per_s"]
+    for kib, by in sorted(reads.items()):
+        size = f"{kib // 1024} MiB" if kib >= 1024 else f"{kib} KiB"
+        lines.append(f"| {size} | {by.get(1, float('nan')):.1f} | {by.get(args.threads, float('nan')):.1f} |")
+    return lines
+
+
 def svg_plot(title, x_label, y_label, series, path):
     """A log–log line plot: series = [(name, colour, dashed, [(x, y)])]."""
     width, height, left, right, top, bottom = 720, 420, 70, 170, 40, 50
@@ -151,6 +192,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--workloads", default="all")
     p.add_argument("--scaling", help="comma-separated sweeps: hidden, sequence, batch (or all)")
+    p.add_argument("--peak", action="store_true", help="measure the sgemm peak of both sides and the read bandwidth")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--seconds", type=float, default=4)
     p.add_argument("--threads", type=int, default=2)
@@ -170,7 +212,9 @@ def main():
               f"torch {probe.stdout.strip()}, {args.threads} threads, {args.rounds} round(s) of {args.seconds:g} s per workload")
     print(header, flush=True)
     lines = [header, ""]
-    if args.scaling:
+    if args.peak:
+        lines += peak_table(args)
+    elif args.scaling:
         args.scaling = list(SWEEPS) if args.scaling == "all" else [s.strip() for s in args.scaling.split(",")]
         for s in args.scaling:
             if s not in SWEEPS:
