@@ -17,10 +17,27 @@ public struct SVGLinePlot: Sendable {
         }
     }
 
+    /// A shaded area between a lower and an upper curve (a prediction interval), drawn beneath the lines.
+    public struct Band: Sendable {
+        public var name: String
+        /// Points need not be sorted; non-finite points are skipped.
+        public var points: [(x: Double, lower: Double, upper: Double)]
+        public var color: String
+        public var opacity: Double
+        public init(name: String, points: [(x: Double, lower: Double, upper: Double)], color: String = "#1f77b4", opacity: Double = 0.2) {
+            self.name = name
+            self.points = points
+            self.color = color
+            self.opacity = opacity
+        }
+    }
+
     public var title: String
     public var xLabel: String
     public var yLabel: String
     public var series: [Series]
+    /// Shaded bands (listed in the legend after the series).
+    public var bands: [Band] = []
     public var width: Double = 720
     public var height: Double = 420
     /// Use a base-10 logarithmic x axis (all x must be positive).
@@ -39,7 +56,8 @@ public struct SVGLinePlot: Sendable {
     public func render() -> String {
         let left = 70.0, right = 20.0, top = 40.0, bottom = 55.0
         let plotWidth = width - left - right, plotHeight = height - top - bottom
-        let finite = series.flatMap { $0.points }.filter { $0.x.isFinite && $0.y.isFinite && (!logarithmicX || $0.x > 0) }
+        let bandPoints = bands.flatMap { $0.points.flatMap { [(x: $0.x, y: $0.lower), (x: $0.x, y: $0.upper)] } }
+        let finite = (series.flatMap { $0.points } + bandPoints).filter { $0.x.isFinite && $0.y.isFinite && (!logarithmicX || $0.x > 0) }
         func tx(_ x: Double) -> Double { logarithmicX ? log10(x) : x }
         var (xMin, xMax) = (finite.map { tx($0.x) }.min() ?? 0, finite.map { tx($0.x) }.max() ?? 1)
         var (yMin, yMax) = (finite.map(\.y).min() ?? 0, finite.map(\.y).max() ?? 1)
@@ -73,6 +91,18 @@ public struct SVGLinePlot: Sendable {
         svg += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plotWidth))\" height=\"\(f(plotHeight))\" fill=\"none\" stroke=\"#333\"/>\n"
         svg += "<text x=\"\(f(left + plotWidth / 2))\" y=\"\(f(height - 12))\" text-anchor=\"middle\">\(Self.escape(xLabel))</text>\n"
         svg += "<text x=\"16\" y=\"\(f(top + plotHeight / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(f(top + plotHeight / 2)))\">\(Self.escape(yLabel))</text>\n"
+        for (index, band) in bands.enumerated() {
+            let points = band.points.filter { $0.x.isFinite && $0.lower.isFinite && $0.upper.isFinite && (!logarithmicX || $0.x > 0) }
+                .sorted { $0.x < $1.x }
+            if points.count > 1 {
+                let outline = (points.map { (x: $0.x, y: $0.upper) } + points.reversed().map { (x: $0.x, y: $0.lower) })
+                    .map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " ")
+                svg += "<polygon fill=\"\(band.color)\" fill-opacity=\"\(band.opacity)\" stroke=\"none\" points=\"\(outline)\"/>\n"
+            }
+            let ly = top + 14 + Double(series.count + index) * 16
+            svg += "<rect x=\"\(f(left + plotWidth - 150))\" y=\"\(f(ly - 9))\" width=\"22\" height=\"10\" fill=\"\(band.color)\" fill-opacity=\"\(band.opacity)\"/>\n"
+            svg += "<text x=\"\(f(left + plotWidth - 122))\" y=\"\(f(ly))\">\(Self.escape(band.name))</text>\n"
+        }
         for (index, s) in series.enumerated() {
             let color = s.color.isEmpty ? Self.palette[index % Self.palette.count] : s.color
             let points = s.points.filter { $0.x.isFinite && $0.y.isFinite && (!logarithmicX || $0.x > 0) }.sorted { $0.x < $1.x }
