@@ -187,14 +187,11 @@ public final class ForecastTrainer {
         let draft = Forecaster(configuration: c, model: model, normalizer: normalizer, season: season, interval: nil)
         let validationForecasts = try draft.forecast(series, origins: validationOrigins, horizon: m.horizon)
         let f = c.transform
-        let interval = PredictionInterval(
-            level: c.intervalLevel,
-            lower: (0..<m.horizon).map { h in
-                PredictionInterval.quantile(zip(validationOrigins, validationForecasts).map { f.apply(series.target[$0 + h + 1]) - f.apply($1[h]) },
-                                            (1 - c.intervalLevel) / 2) },
-            upper: (0..<m.horizon).map { h in
-                PredictionInterval.quantile(zip(validationOrigins, validationForecasts).map { f.apply(series.target[$0 + h + 1]) - f.apply($1[h]) },
-                                            (1 + c.intervalLevel) / 2) })
+        let radii = (0..<m.horizon).map { h in
+            PredictionInterval.conformalRadius(zip(validationOrigins, validationForecasts).map { abs(f.apply(series.target[$0 + h + 1]) - f.apply($1[h])) },
+                                               level: c.intervalLevel)
+        }
+        let interval = PredictionInterval(level: c.intervalLevel, lower: radii.map { -$0 }, upper: radii)
         let forecaster = Forecaster(configuration: c, model: model, normalizer: normalizer, season: season, interval: interval)
 
         let testOrigins = split.testOrigins(window: m.window, horizon: m.horizon)

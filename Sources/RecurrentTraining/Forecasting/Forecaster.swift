@@ -3,18 +3,20 @@ import RecurrentCore
 import RecurrentAutodiff
 import RecurrentLayers
 
-/// Prediction intervals from the validation residuals: for each horizon step h the empirical
-/// quantiles (linear interpolation) of r = f(y(t+h)) − f(ŷ(t+h)) over the validation origins, with f
-/// the target transform (identity or log). The interval of a forecast ŷ is
-/// `[f⁻¹(f(ŷ) + lower[h]), f⁻¹(f(ŷ) + upper[h])]`: with the log transform the band is
-/// multiplicative. It is an empirical band at nominal `level`, not a model likelihood; its
-/// coverage on the test split is reported next to it.
+/// Prediction intervals from the validation residuals (split conformal prediction): for each
+/// horizon step h, the absolute residuals |f(y(t+h)) − f(ŷ(t+h))| over the n validation origins,
+/// with f the target transform (identity or log), give the radius q_h = the ⌈(n+1)·level⌉-th
+/// smallest of them (the largest when that exceeds n). The interval of a forecast ŷ is
+/// `[f⁻¹(f(ŷ) − q_h), f⁻¹(f(ŷ) + q_h)]`; with the log transform the band is multiplicative. If
+/// validation and test errors were exchangeable the coverage would be at least `level`; for a
+/// series whose behaviour drifts it is not guaranteed, so the coverage measured on the test split
+/// is reported next to it.
 public struct PredictionInterval: Codable, Equatable, Sendable {
-    /// The nominal coverage, e.g. 0.9 for the 5% and 95% quantiles.
+    /// The nominal coverage, e.g. 0.9.
     public var level: Double
-    /// The lower quantile of the residuals per horizon step (length H).
+    /// The offset of the lower bound per horizon step in transformed units (length H; −q_h).
     public var lower: [Double]
-    /// The upper quantile of the residuals per horizon step (length H).
+    /// The offset of the upper bound per horizon step in transformed units (length H; +q_h).
     public var upper: [Double]
 
     public init(level: Double, lower: [Double], upper: [Double]) {
@@ -23,14 +25,13 @@ public struct PredictionInterval: Codable, Equatable, Sendable {
         self.upper = upper
     }
 
-    /// The `q`-quantile of `values` (linear interpolation between order statistics).
-    public static func quantile(_ values: [Double], _ q: Double) -> Double {
-        precondition(!values.isEmpty, "PredictionInterval.quantile: no values")
+    /// The split-conformal radius of absolute residuals `values` at `level`: the
+    /// ⌈(n+1)·level⌉-th smallest value, or the largest when n is too small for that rank.
+    public static func conformalRadius(_ values: [Double], level: Double) -> Double {
+        precondition(!values.isEmpty, "PredictionInterval.conformalRadius: no values")
         let sorted = values.sorted()
-        let position = q * Double(sorted.count - 1)
-        let below = Int(position.rounded(.down)), above = min(below + 1, sorted.count - 1)
-        let w = position - Double(below)
-        return sorted[below] * (1 - w) + sorted[above] * w
+        let rank = Int((Double(sorted.count + 1) * level).rounded(.up))
+        return sorted[min(max(rank, 1), sorted.count) - 1]
     }
 }
 
