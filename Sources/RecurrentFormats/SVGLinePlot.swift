@@ -42,6 +42,8 @@ public struct SVGLinePlot: Sendable {
     public var height: Double = 420
     /// Use a base-10 logarithmic x axis (all x must be positive).
     public var logarithmicX = false
+    /// Put the legend in the top-left corner on a white box (default: top right, no box).
+    public var legendAtLeft = false
 
     public init(title: String, xLabel: String, yLabel: String, series: [Series] = []) {
         self.title = title
@@ -91,6 +93,13 @@ public struct SVGLinePlot: Sendable {
         svg += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plotWidth))\" height=\"\(f(plotHeight))\" fill=\"none\" stroke=\"#333\"/>\n"
         svg += "<text x=\"\(f(left + plotWidth / 2))\" y=\"\(f(height - 12))\" text-anchor=\"middle\">\(Self.escape(xLabel))</text>\n"
         svg += "<text x=\"16\" y=\"\(f(top + plotHeight / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(f(top + plotHeight / 2)))\">\(Self.escape(yLabel))</text>\n"
+        let legendX = legendAtLeft ? left + 10 : left + plotWidth - 150
+        var legend = ""
+        if legendAtLeft {
+            let names = series.map(\.name) + bands.map(\.name)
+            let boxWidth = 40 + 7 * Double(names.map(\.count).max() ?? 0)
+            legend += "<rect x=\"\(f(legendX - 4))\" y=\"\(f(top + 2))\" width=\"\(f(boxWidth))\" height=\"\(f(Double(names.count) * 16 + 4))\" fill=\"white\" fill-opacity=\"0.85\"/>\n"
+        }
         for (index, band) in bands.enumerated() {
             let points = band.points.filter { $0.x.isFinite && $0.lower.isFinite && $0.upper.isFinite && (!logarithmicX || $0.x > 0) }
                 .sorted { $0.x < $1.x }
@@ -100,8 +109,8 @@ public struct SVGLinePlot: Sendable {
                 svg += "<polygon fill=\"\(band.color)\" fill-opacity=\"\(band.opacity)\" stroke=\"none\" points=\"\(outline)\"/>\n"
             }
             let ly = top + 14 + Double(series.count + index) * 16
-            svg += "<rect x=\"\(f(left + plotWidth - 150))\" y=\"\(f(ly - 9))\" width=\"22\" height=\"10\" fill=\"\(band.color)\" fill-opacity=\"\(band.opacity)\"/>\n"
-            svg += "<text x=\"\(f(left + plotWidth - 122))\" y=\"\(f(ly))\">\(Self.escape(band.name))</text>\n"
+            legend += "<rect x=\"\(f(legendX))\" y=\"\(f(ly - 9))\" width=\"22\" height=\"10\" fill=\"\(band.color)\" fill-opacity=\"\(band.opacity)\"/>\n"
+            legend += "<text x=\"\(f(legendX + 28))\" y=\"\(f(ly))\">\(Self.escape(band.name))</text>\n"
         }
         for (index, s) in series.enumerated() {
             let color = s.color.isEmpty ? Self.palette[index % Self.palette.count] : s.color
@@ -114,10 +123,10 @@ public struct SVGLinePlot: Sendable {
                 svg += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.8\"\(dash) points=\"\(path)\"/>\n"
             }
             let ly = top + 14 + Double(index) * 16
-            svg += "<line x1=\"\(f(left + plotWidth - 150))\" y1=\"\(f(ly - 4))\" x2=\"\(f(left + plotWidth - 128))\" y2=\"\(f(ly - 4))\" stroke=\"\(color)\" stroke-width=\"2\"\(dash)/>\n"
-            svg += "<text x=\"\(f(left + plotWidth - 122))\" y=\"\(f(ly))\">\(Self.escape(s.name))</text>\n"
+            legend += "<line x1=\"\(f(legendX))\" y1=\"\(f(ly - 4))\" x2=\"\(f(legendX + 22))\" y2=\"\(f(ly - 4))\" stroke=\"\(color)\" stroke-width=\"2\"\(dash)/>\n"
+            legend += "<text x=\"\(f(legendX + 28))\" y=\"\(f(ly))\">\(Self.escape(s.name))</text>\n"
         }
-        svg += "</svg>\n"
+        svg += legend + "</svg>\n"
         return svg
     }
 

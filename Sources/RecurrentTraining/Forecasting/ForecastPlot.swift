@@ -37,6 +37,7 @@ public enum ForecastPlot {
             plot.bands = [.init(name: "\(Int((interval.level * 100).rounded()))% interval", points: band, color: "#d62728", opacity: 0.15)]
         }
         plot.width = 860
+        plot.legendAtLeft = true
         return plot
     }
 
@@ -55,6 +56,7 @@ public enum ForecastPlot {
         }
         if !band.isEmpty { plot.bands = [.init(name: "prediction interval", points: band, color: "#d62728", opacity: 0.15)] }
         plot.width = 860
+        plot.legendAtLeft = true
         return plot
     }
 
