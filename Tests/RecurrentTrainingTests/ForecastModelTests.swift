@@ -166,4 +166,28 @@ final class ForecastModelTests: XCTestCase {
         XCTAssertTrue(plot.contains("<polygon"), "the interval band is drawn")
         XCTAssertFalse(plot.lowercased().contains("nan"))
     }
+
+    func testNARXWithFeaturesUsesKnownFutureFeaturesButCannotForecastPastTheData() throws {
+        let x = (0..<80).map { Double($0 % 7) }
+        let y = (0..<80).map { t in t == 0 ? 0 : 2 * x[t - 1] + 1 }
+        let series = ForecastSeries(names: ["y", "x"], channels: [y, x])
+        let configuration = ForecastConfiguration(
+            columns: ForecastColumns(target: "y", features: ["x"]),
+            model: ForecastModelConfiguration(cell: .narx, channelCount: 2, window: 3, horizon: 2, hiddenSize: 4), epochs: 1)
+        let result = try ForecastTrainer(configuration: configuration, series: series).train()
+        XCTAssertEqual(result.testForecasts.count, result.test.origins)
+        XCTAssertThrowsError(try result.forecaster.forecastAfterEnd(series)) {
+            XCTAssertTrue(($0 as? LocalizedError)?.errorDescription?.contains("future values of its features") ?? false, "\($0)")
+        }
+        // Shorter than the window.
+        let short = ForecastSeries(names: ["y", "x"], channels: [[1, 2], [3, 4]])
+        let recursive = try ForecastTrainer(configuration: ForecastConfiguration(
+            columns: ForecastColumns(target: "y", features: ["x"]),
+            model: ForecastModelConfiguration(strategy: .recursive, channelCount: 2, window: 3, horizon: 2, hiddenSize: 4), epochs: 1),
+            series: series).train()
+        XCTAssertThrowsError(try recursive.forecaster.forecastAfterEnd(short)) {
+            XCTAssertEqual($0 as? ForecastDataError, .tooShort(count: 2, needed: 3, reason: "the model reads a window of 3 steps"))
+        }
+        XCTAssertEqual(try recursive.forecaster.forecastAfterEnd(series, horizon: 4).count, 4)
+    }
 }

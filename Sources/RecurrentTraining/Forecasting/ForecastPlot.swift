@@ -7,8 +7,9 @@ import RecurrentFormats
 /// y + (m − 1)/12), otherwise the step index.
 public enum ForecastPlot {
     /// The test split: the observed history before it, the truth, and the model's H-step forecasts
-    /// from origins H steps apart (testStart − 1, testStart − 1 + H, ...), which tile the test split,
-    /// with their interval; the seasonal-naive forecasts from the same origins dashed.
+    /// from origins H steps apart (testStart − 1, testStart − 1 + H, ...) and, for the steps these
+    /// leave uncovered at the end, from the last test origin; with their interval, and the
+    /// seasonal-naive forecasts from the same origins dashed.
     public static func test(_ series: ForecastSeries, result: ForecastTrainingResult, title: String) -> SVGLinePlot {
         let split = result.split, h = result.forecaster.configuration.model.horizon
         let x = axis(series)
@@ -16,12 +17,16 @@ public enum ForecastPlot {
         let y = series.target
         var forecast: [(x: Double, y: Double)] = [], naive: [(x: Double, y: Double)] = []
         var band: [(x: Double, lower: Double, upper: Double)] = []
-        for index in stride(from: 0, to: result.testOrigins.count, by: h) {
+        var shown = Array(stride(from: 0, to: result.testOrigins.count, by: h))
+        if let last = result.testOrigins.indices.last, shown.last != last { shown.append(last) }
+        var covered = -1
+        for index in shown {
             let origin = result.testOrigins[index], values = result.testForecasts[index]
             let bounds = result.forecaster.intervals(for: values)
             let seasonal = ForecastBaseline.seasonalNaive.forecast(y, origin: origin, horizon: h, season: result.forecaster.season.period)
-            for step in 0..<h {
+            for step in 0..<h where origin + step + 1 > covered {
                 let t = origin + step + 1
+                covered = t
                 forecast.append((x(t), values[step]))
                 naive.append((x(t), seasonal[step]))
                 if let b = bounds[step] { band.append((x(t), b.lower, b.upper)) }
@@ -30,7 +35,7 @@ public enum ForecastPlot {
         var plot = SVGLinePlot(title: title, xLabel: series.dateAxis == nil ? "step" : "year", yLabel: series.names[0], series: [
             .init(name: "observed", points: (historyStart..<split.testStart).map { (x($0), y[$0]) }, color: "#555555"),
             .init(name: "test truth", points: ((split.testStart - 1)..<series.count).map { (x($0), y[$0]) }, color: "#000000"),
-            .init(name: "model forecast (H = \(h))", points: forecast, color: "#d62728"),
+            .init(name: "model forecast (H = \(h), origins \(h) apart)", points: forecast, color: "#d62728"),
             .init(name: "seasonal naive (m = \(result.forecaster.season.period))", points: naive, color: "#2ca02c", dashed: true),
         ])
         if let interval = result.forecaster.interval {
