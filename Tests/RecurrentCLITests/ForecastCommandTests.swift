@@ -91,6 +91,10 @@ final class ForecastCommandTests: XCTestCase {
         XCTAssertTrue(table.stdout.contains("2008-02"), table.stdout)
         try assertFails(["forecast", "predict", "--checkpoint", "run", "--csv", csv, "--horizon", "7"], mentioning: "--horizon")
         try assertFails(["forecast", "predict", "--checkpoint", "nowhere", "--csv", csv], mentioning: "nowhere")
+        try assertFails(["forecast", "predict", "--checkpoint", "run", "--csv", try write(monthlyCSV(count: 5), to: "five.csv")],
+                        mentioning: "too short: 5 values, at least 12 needed (the model reads a window of 12 steps)")
+        try assertFails(["forecast", "predict", "--checkpoint", "run", "--csv", try write("Month,Other\n2000-01,1\n", to: "other.csv")],
+                        mentioning: "no column 'Value'")
     }
 
     func testFillOptionHandlesGaps() throws {

@@ -93,8 +93,8 @@ public final class Forecaster {
     /// The forecast of the `horizon` steps after the end of `series` (default: the trained horizon).
     /// - Throws: `ForecastDataError.tooShort` when the series is shorter than the window;
     ///   `ConfigurationError` (`horizon`) when a direct model is asked for more steps than it was
-    ///   trained for, or a NARX model with features is asked to forecast past the data (its future
-    ///   features are unknown).
+    ///   trained for; `ForecastRunError.unknownFutureFeatures` for a NARX model with features (its
+    ///   future features are unknown).
     public func forecastAfterEnd(_ series: ForecastSeries, horizon: Int? = nil) throws -> [ForecastStep] {
         let c = configuration.model
         let horizon = horizon ?? c.horizon
@@ -103,10 +103,7 @@ public final class Forecaster {
             try ConfigurationError.require(horizon <= c.horizon, "horizon",
                                            "the model forecasts \(c.horizon) steps directly (it was trained with --horizon \(c.horizon)), got \(horizon)")
         }
-        if c.cell == .narx {
-            try ConfigurationError.require(c.channelCount == 1, "horizon",
-                                           "a NARX model with features cannot forecast past the end of the data: the future values of its features are unknown")
-        }
+        if c.cell == .narx && c.channelCount > 1 { throw ForecastRunError.unknownFutureFeatures }
         guard series.count >= c.window else {
             throw ForecastDataError.tooShort(count: series.count, needed: c.window, reason: "the model reads a window of \(c.window) steps")
         }
@@ -124,10 +121,14 @@ public final class Forecaster {
 public enum ForecastRunError: Error, LocalizedError, Equatable, Sendable {
     /// The model produced NaN or infinity (training diverged).
     case nonFinite
+    /// A NARX model with features was asked to forecast past the data: its exogenous inputs are unknown there.
+    case unknownFutureFeatures
 
     public var errorDescription: String? {
         switch self {
         case .nonFinite: return "the model produced a non-finite forecast (training diverged); lower --lr or raise --clip"
+        case .unknownFutureFeatures:
+            return "a NARX model with features cannot forecast past the end of the data: the future values of its features are unknown"
         }
     }
 }
