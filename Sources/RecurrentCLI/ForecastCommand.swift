@@ -148,7 +148,8 @@ struct ForecastTrainCommand: ParsableCommand {
             let directory = URL(fileURLWithPath: out)
             try ForecastCheckpoint.save(result.forecaster, to: directory, split: result.split, test: result.test)
             let plotURL = plot.map { URL(fileURLWithPath: $0) } ?? directory.appendingPathComponent("forecast.svg")
-            let title = "\(URL(fileURLWithPath: csv).deletingPathExtension().lastPathComponent): \(cell.rawValue) \(cell == .narx ? "closed loop" : strategy.rawValue), test split"
+            let title = "\(URL(fileURLWithPath: csv).deletingPathExtension().lastPathComponent): \(cell.rawValue) "
+                + "\(cell == .narx ? "closed loop" : strategy.rawValue) (\(transform == .log ? "log, " : "")\(targetMode.rawValue)), test split"
             try AtomicFile.write(Data(ForecastPlot.test(series, result: result, title: title).render().utf8), to: plotURL)
             if json {
                 Console.printJSON(summary(result, seconds: Date().timeIntervalSince(started), plot: plotURL.path))

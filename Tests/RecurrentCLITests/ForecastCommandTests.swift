@@ -97,6 +97,18 @@ final class ForecastCommandTests: XCTestCase {
                         mentioning: "no column 'Value'")
     }
 
+    func testHelpListsTheOptions() throws {
+        let train = try run(["forecast", "train", "--help"]).stdout
+        for option in ["--csv", "--target", "--features", "--date", "--fill", "--transform", "--target-mode", "--horizon",
+                       "--window", "--cell", "--strategy", "--season", "--interval", "--seed", "--out", "--plot", "--json"] {
+            XCTAssertTrue(train.contains(option), "forecast train --help lacks \(option)")
+        }
+        let predict = try run(["forecast", "predict", "--help"]).stdout
+        for option in ["--checkpoint", "--csv", "--horizon", "--plot", "--json"] {
+            XCTAssertTrue(predict.contains(option), "forecast predict --help lacks \(option)")
+        }
+    }
+
     func testFillOptionHandlesGaps() throws {
         let gappy = try write(monthlyCSV { t, row in t == 40 ? row.components(separatedBy: ",")[0] + "," : row }, to: "gap.csv")
         try assertFails(["forecast", "train", "--csv", gappy, "--target", "Value", "--window", "12", "--horizon", "6", "--out", "o"],
