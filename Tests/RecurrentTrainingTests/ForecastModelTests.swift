@@ -154,6 +154,19 @@ final class ForecastModelTests: XCTestCase {
         }
     }
 
+    func testPlotBandWidensTheAxisAndSkipsNonFinitePoints() {
+        var plot = SVGLinePlot(title: "t", xLabel: "x", yLabel: "y", series: [.init(name: "line", points: [(0, 1), (1, 2)])])
+        let plain = plot.render()
+        XCTAssertFalse(plain.contains("<polygon"))
+        XCTAssertFalse(plain.contains(">100<"))
+        plot.bands = [.init(name: "band & more", points: [(0, 0, 50), (1, 1, 100), (2, .nan, 3)])]
+        let banded = plot.render()
+        XCTAssertEqual(banded.components(separatedBy: "<polygon").count, 2)
+        XCTAssertTrue(banded.contains(">100<"), "the y axis reaches the band's top")
+        XCTAssertTrue(banded.contains("band &amp; more"))
+        XCTAssertFalse(banded.lowercased().contains("nan"))
+    }
+
     func testDirectModelRefusesALongerHorizon() throws {
         let series = ForecastSeries(names: ["y"], channels: [(0..<60).map { Double($0 % 5) }])
         let configuration = ForecastConfiguration(columns: ForecastColumns(target: "y"),
