@@ -16,6 +16,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // CSV parsing for the forecasting tables (RecurrentTraining/Forecasting).
+        .package(url: "https://github.com/swiftcsv/SwiftCSV", from: "0.10.0"),
     ],
     targets: [
         .systemLibrary(
@@ -31,7 +33,8 @@ let package = Package(
         .target(name: "RecurrentAutodiff", dependencies: ["RecurrentCore"]),
         .target(name: "RecurrentLayers", dependencies: ["RecurrentCore", "RecurrentAutodiff"]),
         // RecurrentTraining writes checkpoints, metrics and plots with RecurrentFormats (safetensors, AtomicFile, SVGLinePlot).
-        .target(name: "RecurrentTraining", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers", "RecurrentFormats"]),
+        .target(name: "RecurrentTraining", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers", "RecurrentFormats",
+                                                          .product(name: "SwiftCSV", package: "SwiftCSV")]),
         .target(name: "RecurrentFormats", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers"]),
         .target(
             name: "Recurrent",

@@ -17,14 +17,33 @@ public struct SVGLinePlot: Sendable {
         }
     }
 
+    /// A shaded area between a lower and an upper curve (a prediction interval), drawn beneath the lines.
+    public struct Band: Sendable {
+        public var name: String
+        /// Points need not be sorted; non-finite points are skipped.
+        public var points: [(x: Double, lower: Double, upper: Double)]
+        public var color: String
+        public var opacity: Double
+        public init(name: String, points: [(x: Double, lower: Double, upper: Double)], color: String = "#1f77b4", opacity: Double = 0.2) {
+            self.name = name
+            self.points = points
+            self.color = color
+            self.opacity = opacity
+        }
+    }
+
     public var title: String
     public var xLabel: String
     public var yLabel: String
     public var series: [Series]
+    /// Shaded bands (listed in the legend after the series).
+    public var bands: [Band] = []
     public var width: Double = 720
     public var height: Double = 420
     /// Use a base-10 logarithmic x axis (all x must be positive).
     public var logarithmicX = false
+    /// Put the legend in the top-left corner on a white box (default: top right, no box).
+    public var legendAtLeft = false
 
     public init(title: String, xLabel: String, yLabel: String, series: [Series] = []) {
         self.title = title
@@ -39,7 +58,8 @@ public struct SVGLinePlot: Sendable {
     public func render() -> String {
         let left = 70.0, right = 20.0, top = 40.0, bottom = 55.0
         let plotWidth = width - left - right, plotHeight = height - top - bottom
-        let finite = series.flatMap { $0.points }.filter { $0.x.isFinite && $0.y.isFinite && (!logarithmicX || $0.x > 0) }
+        let bandPoints = bands.flatMap { $0.points.flatMap { [(x: $0.x, y: $0.lower), (x: $0.x, y: $0.upper)] } }
+        let finite = (series.flatMap { $0.points } + bandPoints).filter { $0.x.isFinite && $0.y.isFinite && (!logarithmicX || $0.x > 0) }
         func tx(_ x: Double) -> Double { logarithmicX ? log10(x) : x }
         var (xMin, xMax) = (finite.map { tx($0.x) }.min() ?? 0, finite.map { tx($0.x) }.max() ?? 1)
         var (yMin, yMax) = (finite.map(\.y).min() ?? 0, finite.map(\.y).max() ?? 1)
@@ -73,6 +93,25 @@ public struct SVGLinePlot: Sendable {
         svg += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plotWidth))\" height=\"\(f(plotHeight))\" fill=\"none\" stroke=\"#333\"/>\n"
         svg += "<text x=\"\(f(left + plotWidth / 2))\" y=\"\(f(height - 12))\" text-anchor=\"middle\">\(Self.escape(xLabel))</text>\n"
         svg += "<text x=\"16\" y=\"\(f(top + plotHeight / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(f(top + plotHeight / 2)))\">\(Self.escape(yLabel))</text>\n"
+        let legendX = legendAtLeft ? left + 10 : left + plotWidth - 150
+        var legend = ""
+        if legendAtLeft {
+            let names = series.map(\.name) + bands.map(\.name)
+            let boxWidth = 40 + 7 * Double(names.map(\.count).max() ?? 0)
+            legend += "<rect x=\"\(f(legendX - 4))\" y=\"\(f(top + 2))\" width=\"\(f(boxWidth))\" height=\"\(f(Double(names.count) * 16 + 4))\" fill=\"white\" fill-opacity=\"0.85\"/>\n"
+        }
+        for (index, band) in bands.enumerated() {
+            let points = band.points.filter { $0.x.isFinite && $0.lower.isFinite && $0.upper.isFinite && (!logarithmicX || $0.x > 0) }
+                .sorted { $0.x < $1.x }
+            if points.count > 1 {
+                let outline = (points.map { (x: $0.x, y: $0.upper) } + points.reversed().map { (x: $0.x, y: $0.lower) })
+                    .map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " ")
+                svg += "<polygon fill=\"\(band.color)\" fill-opacity=\"\(band.opacity)\" stroke=\"none\" points=\"\(outline)\"/>\n"
+            }
+            let ly = top + 14 + Double(series.count + index) * 16
+            legend += "<rect x=\"\(f(legendX))\" y=\"\(f(ly - 9))\" width=\"22\" height=\"10\" fill=\"\(band.color)\" fill-opacity=\"\(band.opacity)\"/>\n"
+            legend += "<text x=\"\(f(legendX + 28))\" y=\"\(f(ly))\">\(Self.escape(band.name))</text>\n"
+        }
         for (index, s) in series.enumerated() {
             let color = s.color.isEmpty ? Self.palette[index % Self.palette.count] : s.color
             let points = s.points.filter { $0.x.isFinite && $0.y.isFinite && (!logarithmicX || $0.x > 0) }.sorted { $0.x < $1.x }
@@ -84,10 +123,10 @@ public struct SVGLinePlot: Sendable {
                 svg += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.8\"\(dash) points=\"\(path)\"/>\n"
             }
             let ly = top + 14 + Double(index) * 16
-            svg += "<line x1=\"\(f(left + plotWidth - 150))\" y1=\"\(f(ly - 4))\" x2=\"\(f(left + plotWidth - 128))\" y2=\"\(f(ly - 4))\" stroke=\"\(color)\" stroke-width=\"2\"\(dash)/>\n"
-            svg += "<text x=\"\(f(left + plotWidth - 122))\" y=\"\(f(ly))\">\(Self.escape(s.name))</text>\n"
+            legend += "<line x1=\"\(f(legendX))\" y1=\"\(f(ly - 4))\" x2=\"\(f(legendX + 22))\" y2=\"\(f(ly - 4))\" stroke=\"\(color)\" stroke-width=\"2\"\(dash)/>\n"
+            legend += "<text x=\"\(f(legendX + 28))\" y=\"\(f(ly))\">\(Self.escape(s.name))</text>\n"
         }
-        svg += "</svg>\n"
+        svg += legend + "</svg>\n"
         return svg
     }
 

@@ -68,6 +68,9 @@ enum Console {
         "validationFraction": "--val-fraction", "maxVocabularySize": "--vocabulary-size",
         "temperature": "--temperature", "topK": "--top-k", "beamWidth": "--beam", "length": "--length",
         "outputDirectory": "--out",
+        // forecast train
+        "window": "--window", "horizon": "--horizon", "season": "--season", "testFraction": "--test-fraction",
+        "weightDecay": "--weight-decay", "patience": "--patience", "intervalLevel": "--interval",
     ]
 
     nonisolated(unsafe) private static var progressLineOpen = false
