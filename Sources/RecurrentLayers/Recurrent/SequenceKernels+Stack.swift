@@ -66,10 +66,11 @@ struct FusedSequenceKernel {
     ///   - saving: whether to keep what backward needs.
     /// - Returns: output (T, B, D·Hout) or (B, T, D·Hout), h_n (L·D, B, Hout), c_n (L·D, B, H) for LSTM.
     func forward(input: Tensor, batchFirst: Bool, h0: Tensor?, c0: Tensor?, parameters: [Tensor],
-                 masks: [Tensor?], saving: Bool) -> (output: Tensor, hN: Tensor, cN: Tensor?, trace: FusedSequenceTrace?) {
+                 masks: [Tensor?], lengths: [Int]? = nil, saving: Bool)
+        -> (output: Tensor, hN: Tensor, cN: Tensor?, trace: FusedSequenceTrace?) {
         let c = configuration
         let T = batchFirst ? input.shape[1] : input.shape[0], B = batchFirst ? input.shape[0] : input.shape[1]
-        let geometry = SequenceGeometry(sequenceLength: T, batchSize: B, batchFirst: batchFirst)
+        let geometry = SequenceGeometry(sequenceLength: T, batchSize: B, batchFirst: batchFirst, lengths: lengths)
         let L = c.numLayers, D = c.numDirections, H = c.hiddenSize, P = c.outputHiddenSize, rows = geometry.rows
         let stateCount = L * D * B
         let h0Buffer = h0.map(FusedBuffer.init(copying:)) ?? FusedBuffer(count: stateCount * P, zeroed: true)
@@ -125,7 +126,7 @@ struct FusedSequenceKernel {
         let outputShape = batchFirst ? [B, T, D * P] : [T, B, D * P]
         let trace = saving ? FusedSequenceTrace(geometry: geometry, layerInputs: layerInputs, layerOutputs: layerOutputs,
                                                 masks: maskBuffers, records: records, h0: h0Buffer, c0: c0Buffer) : nil
-        return (layerInput.tensor(shape: outputShape), hN.tensor(shape: [L * D, B, P]),
+        return (geometry.zeroingPadding(layerInput.tensor(shape: outputShape)), hN.tensor(shape: [L * D, B, P]),
                 cN?.tensor(shape: [L * D, B, H]), trace)
     }
 
@@ -152,7 +153,7 @@ struct FusedSequenceKernel {
         let dc = dcN.map(FusedBuffer.init(copying:))
         var dInput: FusedBuffer?
         if lowest < L {
-            var dOut = FusedBuffer(copying: dOutput)
+            var dOut = FusedBuffer(copying: g.zeroingPadding(dOutput))
             withScalarPointers(parameters) { p in
                 for k in stride(from: L - 1, through: lowest, by: -1) {
                     let needsDX = k > lowest || needsInput
