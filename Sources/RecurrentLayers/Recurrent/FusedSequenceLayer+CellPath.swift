@@ -2,7 +2,7 @@ import RecurrentCore
 import RecurrentAutodiff
 
 // The cell path of the fused layers: the options that the fused kernels do not run (layer
-// normalisation, zoneout, a reset-before GRU, recurrent dropout while training) run the layer as
+// normalisation, zoneout, recurrent dropout while training) run the layer as
 // `runSequence` over the standard cells, one per layer and direction, built over the layer's own
 // parameters (the same `Parameter` objects, so the state dict, the optimiser and the gradients are
 // the layer's). Shapes and semantics are those of the fused path: time-major or batch-first input,

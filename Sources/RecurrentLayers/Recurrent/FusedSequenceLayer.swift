@@ -31,7 +31,7 @@ final class FusedSequenceLayer {
         }
         kernel = FusedSequenceKernel(configuration: configuration)
         let c = configuration
-        let needsCells = c.layerNorm || c.zoneout > 0 || !c.resetAfter || c.recurrentDropout > 0
+        let needsCells = c.layerNorm || c.zoneout > 0 || c.recurrentDropout > 0
         cellPath = needsCells ? try Self.cellPathDirections(c, names: names, parameters: parameters) : []
     }
 

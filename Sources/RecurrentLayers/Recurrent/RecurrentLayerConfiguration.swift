@@ -99,9 +99,10 @@ public struct RecurrentLayerConfiguration: Equatable, Sendable {
 
     /// Whether the layer runs the generic cell path (`runSequence` over `RNNCell`/`GRUCell`/`LSTMCell`
     /// sharing the layer's parameters) instead of the fused kernels: with layer normalisation, zoneout,
-    /// a reset-before GRU, or recurrent dropout while training. Every default runs the fused kernels.
+    /// or recurrent dropout while training. Every default, `lengths`, `mergeMode` and the reset-before
+    /// GRU run the fused kernels.
     public func usesCellPath(training: Bool) -> Bool {
-        layerNorm || zoneout > 0 || !resetAfter || (training && recurrentDropout > 0)
+        layerNorm || zoneout > 0 || (training && recurrentDropout > 0)
     }
 
     /// D: 2 when bidirectional, otherwise 1.

@@ -102,7 +102,11 @@ struct FusedSequenceKernel {
                     case .gru:
                         record.gates = FusedBuffer(count: rows * 3 * H)
                         record.hiddenN = FusedBuffer(count: rows * H)
-                        GRUSequenceKernel.forward(ctx, weights: weights, record: record, hN: hN.pointer + state * B * P)
+                        if c.resetAfter {
+                            GRUSequenceKernel.forward(ctx, weights: weights, record: record, hN: hN.pointer + state * B * P)
+                        } else {
+                            GRUResetBeforeSequenceKernel.forward(ctx, weights: weights, record: record, hN: hN.pointer + state * B * P)
+                        }
                     case .rnn(let nonlinearity):
                         RNNSequenceKernel.forward(ctx, weights: weights, relu: nonlinearity == .relu,
                                                   hN: hN.pointer + state * B * P)
@@ -171,8 +175,14 @@ struct FusedSequenceKernel {
                                                         dh: dh.pointer + state * B * P, dc: dc!.pointer + state * B * H,
                                                         dInput: dX?.pointer, gradients: gradients)
                         case .gru:
-                            GRUSequenceKernel.backward(ctx, weights: weights, record: record, dOutput: dOut.pointer,
-                                                       dh: dh.pointer + state * B * P, dInput: dX?.pointer, gradients: gradients)
+                            if c.resetAfter {
+                                GRUSequenceKernel.backward(ctx, weights: weights, record: record, dOutput: dOut.pointer,
+                                                           dh: dh.pointer + state * B * P, dInput: dX?.pointer, gradients: gradients)
+                            } else {
+                                GRUResetBeforeSequenceKernel.backward(ctx, weights: weights, record: record, dOutput: dOut.pointer,
+                                                                      dh: dh.pointer + state * B * P, dInput: dX?.pointer,
+                                                                      gradients: gradients)
+                            }
                         case .rnn(let nonlinearity):
                             RNNSequenceKernel.backward(ctx, weights: weights, relu: nonlinearity == .relu, dOutput: dOut.pointer,
                                                        dh: dh.pointer + state * B * P, dInput: dX?.pointer, gradients: gradients)
