@@ -45,16 +45,49 @@ final class FusedSequenceLayer {
         let result = runConcatenated(input, h0: h0, c0: c0, lengths: lengths, training: training, layerName: layerName)
         let c = configuration
         guard c.bidirectional, c.mergeMode != .concatenate else { return result }
-        let P = c.outputHiddenSize, axis = result.output.shape.count - 1
-        let forward = result.output.slice(0..<P, axis: axis), backward = result.output.slice(P..<(2 * P), axis: axis)
-        let merged: Variable
-        switch c.mergeMode {
-        case .concatenate: merged = result.output
-        case .sum: merged = forward + backward
-        case .mean: merged = (forward + backward) * 0.5
-        case .multiply: merged = forward * backward
+        return (Self.mergeDirections(result.output, mode: c.mergeMode, width: c.outputHiddenSize), result.h, result.c)
+    }
+
+    /// One tape op: `(..., 2·width)` holding `[y→; y←]` per row → `(..., width)` merged by `mode`
+    /// (sum, mean or multiply). Backward: `dy→ = dy·a`, `dy← = dy·b` with (a, b) = (1, 1), (½, ½) or (y←, y→).
+    static func mergeDirections(_ output: Variable, mode: BidirectionalMerge, width P: Int) -> Variable {
+        let x = output.value
+        let rows = x.count / (2 * P)
+        var shape = x.shape
+        shape[shape.count - 1] = P
+        let merged = Tensor(shape: shape) { out in
+            x.scalars.withUnsafeBufferPointer { v in
+                for r in 0..<rows {
+                    let f = r * 2 * P, o = r * P
+                    for j in 0..<P {
+                        let a = v[f + j], b = v[f + P + j]
+                        switch mode {
+                        case .sum, .concatenate: out[o + j] = a + b
+                        case .mean: out[o + j] = (a + b) * 0.5
+                        case .multiply: out[o + j] = a * b
+                        }
+                    }
+                }
+            }
         }
-        return (merged, result.h, result.c)
+        return Tape.record("mergeDirections", inputs: [output], output: merged) { g in
+            [Tensor(shape: x.shape) { dx in
+                g.scalars.withUnsafeBufferPointer { dy in
+                    x.scalars.withUnsafeBufferPointer { v in
+                        for r in 0..<rows {
+                            let f = r * 2 * P, o = r * P
+                            for j in 0..<P {
+                                switch mode {
+                                case .sum, .concatenate: dx[f + j] = dy[o + j]; dx[f + P + j] = dy[o + j]
+                                case .mean: dx[f + j] = dy[o + j] * 0.5; dx[f + P + j] = dy[o + j] * 0.5
+                                case .multiply: dx[f + j] = dy[o + j] * v[f + P + j]; dx[f + P + j] = dy[o + j] * v[f + j]
+                                }
+                            }
+                        }
+                    }
+                }
+            }]
+        }
     }
 
     private func runConcatenated(_ input: Variable, h0: Variable?, c0: Variable?, lengths: [Int]?, training: Bool,
