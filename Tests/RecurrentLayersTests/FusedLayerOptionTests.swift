@@ -563,3 +563,64 @@ final class FusedLayerOptionTests: XCTestCase {
         checkGradients(try makeLayer(gru), gru, lengths: [2, 3, 1], prepare: { GlobalRandom.seed(18) }, "zoneout reset-before GRU")
     }
 }
+
+/// Cost of the options, forward plus backward of one layer call (the figures in docs/architectures.md,
+/// section 11). Timing needs a release build and a quiet machine, so it runs only when asked:
+///
+///     RECURRENT_FULL_RUNS=1 swift test -c release --filter FusedLayerOptionTimingTests
+///
+/// Asserts that the options that run in the fused kernels stay there: a padded batch costs no more
+/// than the full one, and the reset-before GRU and a merged bidirectional output stay within 1.5× of
+/// their PyTorch-default counterparts (the cell path is 3–6× slower, so a fallback would fail).
+final class FusedLayerOptionTimingTests: XCTestCase {
+    override func setUpWithError() throws {
+        guard ProcessInfo.processInfo.environment["RECURRENT_FULL_RUNS"] == "1" else {
+            throw XCTSkip("full runs: set RECURRENT_FULL_RUNS=1 (and build with -c release)")
+        }
+    }
+
+    func testCostOfTheOptions() throws {
+        typealias C = RecurrentLayerConfiguration
+        let T = 50, B = 32, I = 64, H = 256
+        var rng = RandomGenerator(seed: 1)
+        let x = Variable(.uniform(shape: [T, B, I], low: -1, high: 1, using: &rng))
+        let lengths = (0..<B).map { 10 + ($0 * 40) / (B - 1) }   // 10…50, mean 30
+        func milliseconds(_ c: C, lengths: [Int]? = nil, repeats: Int = 7) throws -> Double {
+            var r = RandomGenerator(seed: 2)
+            let layer = try makeRecurrentLayer(c, using: &r)
+            var best = Double.infinity
+            for _ in 0..<repeats {
+                let start = Date()
+                let result = layer.run(x, state: nil, lengths: lengths)
+                (result.output.sum() + result.state.h.sum()).backward()
+                best = min(best, Date().timeIntervalSince(start) * 1000)
+            }
+            return best
+        }
+        var lines: [(String, Double)] = []
+        func measure(_ name: String, _ c: C, lengths: [Int]? = nil, repeats: Int = 7) throws -> Double {
+            let ms = try milliseconds(c, lengths: lengths, repeats: repeats)
+            lines.append((name, ms))
+            return ms
+        }
+        let lstm = try measure("LSTM", C(cell: .lstm, inputSize: I, hiddenSize: H))
+        let lstmPadded = try measure("LSTM, lengths 10…50", C(cell: .lstm, inputSize: I, hiddenSize: H), lengths: lengths)
+        let gru = try measure("GRU", C(cell: .gru, inputSize: I, hiddenSize: H))
+        let gruPadded = try measure("GRU, lengths 10…50", C(cell: .gru, inputSize: I, hiddenSize: H), lengths: lengths)
+        let resetBefore = try measure("GRU, resetAfter: false", C(cell: .gru, inputSize: I, hiddenSize: H, resetAfter: false))
+        let bidirectional = try measure("GRU, bidirectional", C(cell: .gru, inputSize: I, hiddenSize: H, bidirectional: true))
+        let merged = try measure("GRU, bidirectional, mergeMode: .mean",
+                                 C(cell: .gru, inputSize: I, hiddenSize: H, bidirectional: true, mergeMode: .mean))
+        _ = try measure("LSTM, recurrentDropout: 0.25 (training: cell path)",
+                        C(cell: .lstm, inputSize: I, hiddenSize: H, recurrentDropout: 0.25), repeats: 3)
+        _ = try measure("LSTM, zoneout: 0.1 (cell path)", C(cell: .lstm, inputSize: I, hiddenSize: H, zoneout: 0.1), repeats: 3)
+        _ = try measure("LSTM, layerNorm: true (cell path)", C(cell: .lstm, inputSize: I, hiddenSize: H, layerNorm: true), repeats: 3)
+        for (name, ms) in lines {
+            print(String(format: "%@: %.1f ms (T %d, B %d, I %d, H %d; forward + backward, best of runs)", name, ms, T, B, I, H))
+        }
+        XCTAssertLessThanOrEqual(lstmPadded, 1.15 * lstm)
+        XCTAssertLessThanOrEqual(gruPadded, 1.15 * gru)
+        XCTAssertLessThanOrEqual(resetBefore, 1.5 * gru)
+        XCTAssertLessThanOrEqual(merged, 1.5 * bidirectional)
+    }
+}
