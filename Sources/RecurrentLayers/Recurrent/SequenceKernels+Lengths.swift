@@ -58,13 +58,16 @@ extension FusedDirectionContext {
         }
     }
 
-    /// Backward, step at time `t`: zeros the `width` values of each inactive row of `rows` in every
-    /// per-position buffer of `buffers` (gate gradients, saved dh).
+    /// Backward, step at time `t`: zeros the `width` values of each inactive row of `rows` in the
+    /// per-position buffers `a` and `b` (gate gradients, saved dh; nil: none).
     @inline(__always)
-    func clearInactiveRows(time t: Int, rows: Range<Int>, width: Int, _ buffers: UnsafeMutablePointer<Float>?...) {
+    func clearInactiveRows(time t: Int, rows: Range<Int>, width: Int, _ a: UnsafeMutablePointer<Float>?,
+                           _ b: UnsafeMutablePointer<Float>? = nil) {
         guard let lengths = geometry.lengths else { return }
-        for b in rows where t >= lengths[b] {
-            for buffer in buffers { (buffer.map { $0 + geometry.row(t, b) * width })?.initialize(repeating: 0, count: width) }
+        for row in rows where t >= lengths[row] {
+            let offset = geometry.row(t, row) * width
+            (a.map { $0 + offset })?.initialize(repeating: 0, count: width)
+            (b.map { $0 + offset })?.initialize(repeating: 0, count: width)
         }
     }
 
