@@ -76,16 +76,27 @@ public final class GRUCell: RecurrentCell {
         self.init(inputSize: inputSize, hiddenSize: hiddenSize, resetAfter: resetAfter, layerNorm: layerNorm, values: values)
     }
 
-    private init(inputSize: Int, hiddenSize: Int, resetAfter: Bool, layerNorm: Bool, values: [Tensor]) {
+    private convenience init(inputSize: Int, hiddenSize: Int, resetAfter: Bool, layerNorm: Bool, values: [Tensor]) {
+        self.init(inputSize: inputSize, hiddenSize: hiddenSize, resetAfter: resetAfter,
+                  weightIH: .parameter(values[0]), weightHH: .parameter(values[1]),
+                  biasIH: values.count > 2 ? .parameter(values[2]) : nil, biasHH: values.count > 2 ? .parameter(values[3]) : nil,
+                  layerNormIH: layerNorm ? LayerNormParameters(features: 3 * hiddenSize) : nil,
+                  layerNormHH: layerNorm ? LayerNormParameters(features: 3 * hiddenSize) : nil)
+    }
+
+    /// A cell over existing parameters (shared, not copied): how a fused `GRU` layer runs its options
+    /// on the cell path.
+    init(inputSize: Int, hiddenSize: Int, resetAfter: Bool, weightIH: Parameter, weightHH: Parameter,
+         biasIH: Parameter?, biasHH: Parameter?, layerNormIH: LayerNormParameters?, layerNormHH: LayerNormParameters?) {
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
         self.resetAfter = resetAfter
-        weightIH = .parameter(values[0])
-        weightHH = .parameter(values[1])
-        biasIH = values.count > 2 ? .parameter(values[2]) : nil
-        biasHH = values.count > 2 ? .parameter(values[3]) : nil
-        layerNormIH = layerNorm ? LayerNormParameters(features: 3 * hiddenSize) : nil
-        layerNormHH = layerNorm ? LayerNormParameters(features: 3 * hiddenSize) : nil
+        self.weightIH = weightIH
+        self.weightHH = weightHH
+        self.biasIH = biasIH
+        self.biasHH = biasHH
+        self.layerNormIH = layerNormIH
+        self.layerNormHH = layerNormHH
     }
 
     /// Whether the products are layer-normalised.

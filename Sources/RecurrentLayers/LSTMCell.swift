@@ -92,20 +92,35 @@ public final class LSTMCell: RecurrentCell {
                   values: values)
     }
 
-    private init(inputSize: Int, hiddenSize: Int, bias: Bool, peephole: Bool, layerNorm: Bool, values: [Tensor]) {
+    private convenience init(inputSize: Int, hiddenSize: Int, bias: Bool, peephole: Bool, layerNorm: Bool, values: [Tensor]) {
+        var next = values.makeIterator()
+        let weightIH = Parameter.parameter(next.next()!), weightHH = Parameter.parameter(next.next()!)
+        let biasIH = bias ? Parameter.parameter(next.next()!) : nil, biasHH = bias ? Parameter.parameter(next.next()!) : nil
+        let peepholes: [Parameter]? = peephole ? (0..<3).map { _ in .parameter(next.next()!) } : nil
+        self.init(inputSize: inputSize, hiddenSize: hiddenSize, weightIH: weightIH, weightHH: weightHH,
+                  biasIH: biasIH, biasHH: biasHH, peepholes: peepholes,
+                  layerNormIH: layerNorm ? LayerNormParameters(features: 4 * hiddenSize) : nil,
+                  layerNormHH: layerNorm ? LayerNormParameters(features: 4 * hiddenSize) : nil,
+                  layerNormC: layerNorm ? LayerNormParameters(features: hiddenSize) : nil)
+    }
+
+    /// A cell over existing parameters (shared, not copied): how a fused `LSTM` layer runs its options
+    /// on the cell path. `peepholes` is `[w_ci, w_cf, w_co]` or nil.
+    init(inputSize: Int, hiddenSize: Int, weightIH: Parameter, weightHH: Parameter, biasIH: Parameter?, biasHH: Parameter?,
+         peepholes: [Parameter]?, layerNormIH: LayerNormParameters?, layerNormHH: LayerNormParameters?,
+         layerNormC: LayerNormParameters?) {
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
-        var next = values.makeIterator()
-        weightIH = .parameter(next.next()!)
-        weightHH = .parameter(next.next()!)
-        biasIH = bias ? .parameter(next.next()!) : nil
-        biasHH = bias ? .parameter(next.next()!) : nil
-        weightCI = peephole ? .parameter(next.next()!) : nil
-        weightCF = peephole ? .parameter(next.next()!) : nil
-        weightCO = peephole ? .parameter(next.next()!) : nil
-        layerNormIH = layerNorm ? LayerNormParameters(features: 4 * hiddenSize) : nil
-        layerNormHH = layerNorm ? LayerNormParameters(features: 4 * hiddenSize) : nil
-        layerNormC = layerNorm ? LayerNormParameters(features: hiddenSize) : nil
+        self.weightIH = weightIH
+        self.weightHH = weightHH
+        self.biasIH = biasIH
+        self.biasHH = biasHH
+        weightCI = peepholes?[0]
+        weightCF = peepholes?[1]
+        weightCO = peepholes?[2]
+        self.layerNormIH = layerNormIH
+        self.layerNormHH = layerNormHH
+        self.layerNormC = layerNormC
     }
 
     private static func shapes(_ inputSize: Int, _ hiddenSize: Int, _ bias: Bool, _ peephole: Bool) -> [[Int]] {

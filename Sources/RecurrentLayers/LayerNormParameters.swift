@@ -18,6 +18,12 @@ public struct LayerNormParameters {
         bias = .parameter(Tensor(zeros: [features]))
     }
 
+    /// Existing parameters, shared (the layer norms of a fused layer's cell path).
+    init(weight: Parameter, bias: Parameter) {
+        self.weight = weight
+        self.bias = bias
+    }
+
     /// `layerNorm(x, weight: γ, bias: β)` over the last axis: `(..., features) → (..., features)`.
     public func callAsFunction(_ x: Variable) -> Variable {
         layerNorm(x, weight: weight, bias: bias, epsilon: Self.epsilon)

@@ -60,16 +60,27 @@ public final class RNNCell: RecurrentCell {
                   values: values)
     }
 
-    private init(inputSize: Int, hiddenSize: Int, nonlinearity: RNNNonlinearity, layerNorm: Bool, values: [Tensor]) {
+    private convenience init(inputSize: Int, hiddenSize: Int, nonlinearity: RNNNonlinearity, layerNorm: Bool, values: [Tensor]) {
+        self.init(inputSize: inputSize, hiddenSize: hiddenSize, nonlinearity: nonlinearity,
+                  weightIH: .parameter(values[0]), weightHH: .parameter(values[1]),
+                  biasIH: values.count > 2 ? .parameter(values[2]) : nil, biasHH: values.count > 2 ? .parameter(values[3]) : nil,
+                  layerNormIH: layerNorm ? LayerNormParameters(features: hiddenSize) : nil,
+                  layerNormHH: layerNorm ? LayerNormParameters(features: hiddenSize) : nil)
+    }
+
+    /// A cell over existing parameters (shared, not copied): how a fused `RNN` layer runs its options
+    /// on the cell path.
+    init(inputSize: Int, hiddenSize: Int, nonlinearity: RNNNonlinearity, weightIH: Parameter, weightHH: Parameter,
+         biasIH: Parameter?, biasHH: Parameter?, layerNormIH: LayerNormParameters?, layerNormHH: LayerNormParameters?) {
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
         self.nonlinearity = nonlinearity
-        weightIH = .parameter(values[0])
-        weightHH = .parameter(values[1])
-        biasIH = values.count > 2 ? .parameter(values[2]) : nil
-        biasHH = values.count > 2 ? .parameter(values[3]) : nil
-        layerNormIH = layerNorm ? LayerNormParameters(features: hiddenSize) : nil
-        layerNormHH = layerNorm ? LayerNormParameters(features: hiddenSize) : nil
+        self.weightIH = weightIH
+        self.weightHH = weightHH
+        self.biasIH = biasIH
+        self.biasHH = biasHH
+        self.layerNormIH = layerNormIH
+        self.layerNormHH = layerNormHH
     }
 
     public var namedParameters: [(name: String, parameter: Parameter)] {

@@ -5,30 +5,93 @@ import RecurrentAutodiff
 /// The parameters and the tape op shared by `RNN`, `LSTM` and `GRU`.
 ///
 /// One call is one tape node: its inputs are x, h0 and c0 (when given) and every parameter; its
-/// outputs are output, h_n and (LSTM) c_n; its backward runs BPTT over the whole stack.
+/// outputs are output, h_n and (LSTM) c_n; its backward runs BPTT over the whole stack. The options
+/// the kernels do not run (`RecurrentLayerConfiguration.usesCellPath(training:)`) run on the cell path
+/// instead (`FusedSequenceLayer+CellPath.swift`), over the same parameters.
 final class FusedSequenceLayer {
     let configuration: RecurrentLayerConfiguration
     let names: [String]
     let parameters: [Parameter]
     let kernel: FusedSequenceKernel
+    /// The cells over the same parameters, `[layer][direction]`; empty when no option needs them.
+    let cellPath: [[CellPathDirection]]
 
-    /// Validates `configuration` and initialises every parameter uniformly in ±1/√hiddenSize
-    /// (PyTorch's default), drawing in `parameterShapes` order from `rng`.
+    /// Validates `configuration` and initialises every weight and bias uniformly in ±1/√hiddenSize
+    /// (PyTorch's default), drawing in `parameterShapes` order from `rng`; layer-norm gains are 1 and
+    /// shifts 0 (drawing nothing, so the other parameters do not depend on `layerNorm`).
     init(configuration: RecurrentLayerConfiguration, using rng: inout RandomGenerator) throws {
         try configuration.validate()
         self.configuration = configuration
         let bound = 1 / Float(configuration.hiddenSize).squareRoot()
         let shapes = configuration.parameterShapes
         names = shapes.map(\.name)
-        parameters = shapes.map { Parameter.parameter(.uniform(shape: $0.shape, low: -bound, high: bound, using: &rng)) }
+        parameters = shapes.map { name, shape in
+            if name.hasPrefix("ln_") { return Parameter.parameter(Tensor(repeating: name.hasSuffix(".weight") ? 1 : 0, shape: shape)) }
+            return Parameter.parameter(.uniform(shape: shape, low: -bound, high: bound, using: &rng))
+        }
         kernel = FusedSequenceKernel(configuration: configuration)
+        let c = configuration
+        let needsCells = c.layerNorm || c.zoneout > 0 || c.recurrentDropout > 0
+        cellPath = needsCells ? try Self.cellPathDirections(c, names: names, parameters: parameters) : []
     }
 
     var namedParameters: [(name: String, parameter: Parameter)] { Array(zip(names, parameters)) }
 
-    /// Runs the stack on `input` ((T, B, I), (B, T, I) when batchFirst, or unbatched (T, I)).
-    func run(_ input: Variable, h0: Variable?, c0: Variable?, training: Bool, layerName: String)
+    /// Runs the stack on `input` ((T, B, I), (B, T, I) when batchFirst, or unbatched (T, I)), with
+    /// `lengths` (one per row, each in 0...T) for a padded batch, and merges the two directions of the
+    /// last layer by `mergeMode`.
+    func run(_ input: Variable, h0: Variable?, c0: Variable?, lengths: [Int]? = nil, training: Bool, layerName: String)
         -> (output: Variable, h: Variable, c: Variable?) {
+        let result = runConcatenated(input, h0: h0, c0: c0, lengths: lengths, training: training, layerName: layerName)
+        let c = configuration
+        guard c.bidirectional, c.mergeMode != .concatenate else { return result }
+        return (Self.mergeDirections(result.output, mode: c.mergeMode, width: c.outputHiddenSize), result.h, result.c)
+    }
+
+    /// One tape op: `(..., 2·width)` holding `[y→; y←]` per row → `(..., width)` merged by `mode`
+    /// (sum, mean or multiply). Backward: `dy→ = dy·a`, `dy← = dy·b` with (a, b) = (1, 1), (½, ½) or (y←, y→).
+    static func mergeDirections(_ output: Variable, mode: BidirectionalMerge, width P: Int) -> Variable {
+        let x = output.value
+        let rows = x.count / (2 * P)
+        var shape = x.shape
+        shape[shape.count - 1] = P
+        let merged = Tensor(shape: shape) { out in
+            x.scalars.withUnsafeBufferPointer { v in
+                for r in 0..<rows {
+                    let f = r * 2 * P, o = r * P
+                    for j in 0..<P {
+                        let a = v[f + j], b = v[f + P + j]
+                        switch mode {
+                        case .sum, .concatenate: out[o + j] = a + b
+                        case .mean: out[o + j] = (a + b) * 0.5
+                        case .multiply: out[o + j] = a * b
+                        }
+                    }
+                }
+            }
+        }
+        return Tape.record("mergeDirections", inputs: [output], output: merged) { g in
+            [Tensor(shape: x.shape) { dx in
+                g.scalars.withUnsafeBufferPointer { dy in
+                    x.scalars.withUnsafeBufferPointer { v in
+                        for r in 0..<rows {
+                            let f = r * 2 * P, o = r * P
+                            for j in 0..<P {
+                                switch mode {
+                                case .sum, .concatenate: dx[f + j] = dy[o + j]; dx[f + P + j] = dy[o + j]
+                                case .mean: dx[f + j] = dy[o + j] * 0.5; dx[f + P + j] = dy[o + j] * 0.5
+                                case .multiply: dx[f + j] = dy[o + j] * v[f + P + j]; dx[f + P + j] = dy[o + j] * v[f + j]
+                                }
+                            }
+                        }
+                    }
+                }
+            }]
+        }
+    }
+
+    private func runConcatenated(_ input: Variable, h0: Variable?, c0: Variable?, lengths: [Int]?, training: Bool,
+                                 layerName: String) -> (output: Variable, h: Variable, c: Variable?) {
         let c = configuration
         let L = c.numLayers, D = c.numDirections, P = c.outputHiddenSize, H = c.hiddenSize
         let layout = c.batchFirst ? "(batchSize, sequenceLength, \(c.inputSize))" : "(sequenceLength, batchSize, \(c.inputSize))"
@@ -45,14 +108,15 @@ final class FusedSequenceLayer {
             }
             let result = runBatched(input.reshaped([T, 1, c.inputSize]), batchFirst: false,
                                     h0: h0?.reshaped([L * D, 1, P]), c0: c0?.reshaped([L * D, 1, H]),
-                                    training: training, layerName: layerName)
+                                    lengths: lengths, training: training, layerName: layerName)
             return (result.output.reshaped([T, D * P]), result.h.reshaped([L * D, P]), result.c?.reshaped([L * D, H]))
         }
-        return runBatched(input, batchFirst: c.batchFirst, h0: h0, c0: c0, training: training, layerName: layerName)
+        return runBatched(input, batchFirst: c.batchFirst, h0: h0, c0: c0, lengths: lengths, training: training,
+                          layerName: layerName)
     }
 
-    private func runBatched(_ input: Variable, batchFirst: Bool, h0: Variable?, c0: Variable?, training: Bool,
-                            layerName: String) -> (output: Variable, h: Variable, c: Variable?) {
+    private func runBatched(_ input: Variable, batchFirst: Bool, h0: Variable?, c0: Variable?, lengths: [Int]?,
+                            training: Bool, layerName: String) -> (output: Variable, h: Variable, c: Variable?) {
         let c = configuration
         let L = c.numLayers, D = c.numDirections, P = c.outputHiddenSize, H = c.hiddenSize
         let T = batchFirst ? input.shape[1] : input.shape[0], B = batchFirst ? input.shape[0] : input.shape[1]
@@ -66,6 +130,17 @@ final class FusedSequenceLayer {
             precondition(c0.shape == [L * D, B, H],
                          "\(layerName): initial c must be (numLayers·numDirections, batchSize, hiddenSize) = \([L * D, B, H]), got \(c0.shape)")
         }
+        if let lengths {
+            precondition(lengths.count == B, "\(layerName): \(lengths.count) lengths for a batch of \(B)")
+            for (b, length) in lengths.enumerated() where length < 0 || length > T {
+                preconditionFailure("\(layerName): length \(length) of row \(b) is outside 0...\(T)")
+            }
+        }
+        if c.usesCellPath(training: training) {
+            return runCellPath(input, batchFirst: batchFirst, h0: h0, c0: c0, lengths: lengths, training: training)
+        }
+        // All rows full: the plain kernels.
+        let lengths = lengths.flatMap { $0.allSatisfy { $0 == T } ? nil : $0 }
         var masks: [Tensor?] = Array(repeating: nil, count: L - 1)
         if training && c.dropout > 0 && L > 1 {
             GlobalRandom.with { rng in
@@ -79,7 +154,7 @@ final class FusedSequenceLayer {
         let recording = Tape.isRecording(inputs)
         let values = parameters.map(\.value)
         let result = kernel.forward(input: input.value, batchFirst: batchFirst, h0: h0?.value, c0: c0?.value,
-                                    parameters: values, masks: masks, saving: recording)
+                                    parameters: values, masks: masks, lengths: lengths, saving: recording)
         let outputs = [result.output, result.hN] + (result.cN.map { [$0] } ?? [])
         let kernel = self.kernel
         let trace = result.trace

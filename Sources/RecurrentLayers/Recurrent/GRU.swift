@@ -16,6 +16,11 @@ import RecurrentAutodiff
 /// Parameters: `weight_ih_l{k}` (3H, I_k), `weight_hh_l{k}` (3H, H), `bias_ih_l{k}`, `bias_hh_l{k}` (3H),
 /// with `_reverse` for the second direction. A call is one tape operation (BPTT in its backward);
 /// dropout between layers as in `LSTM`.
+///
+/// Options (defaults are PyTorch's and run the fused kernels): `resetAfter: false` for the reset-before
+/// form `n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn)`; `layerNorm`, `recurrentDropout`, `zoneout` as
+/// on the cells (`GRUCell`, `VariationalDropoutCell`, `ZoneoutCell`); `mergeMode` of a bidirectional
+/// output; `lengths` of a padded batch in the call. See docs/architectures.md, "Options of the fused layers".
 public final class GRU: Module {
     let core: FusedSequenceLayer
     /// Dropout between layers is active only while training (the default, as in PyTorch).
@@ -27,19 +32,25 @@ public final class GRU: Module {
     /// - Throws: `ConfigurationError` naming the invalid argument.
     public convenience init(inputSize: Int, hiddenSize: Int, numLayers: Int = 1, bias: Bool = true,
                             batchFirst: Bool = false, dropout: Float = 0, bidirectional: Bool = false,
+                            resetAfter: Bool = true, layerNorm: Bool = false, recurrentDropout: Float = 0,
+                            zoneout: Float = 0, mergeMode: BidirectionalMerge = .concatenate,
                             using rng: inout RandomGenerator) throws {
         let configuration = RecurrentLayerConfiguration(
             cell: .gru, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, bias: bias,
-            batchFirst: batchFirst, dropout: dropout, bidirectional: bidirectional)
+            batchFirst: batchFirst, dropout: dropout, bidirectional: bidirectional, resetAfter: resetAfter,
+            layerNorm: layerNorm, recurrentDropout: recurrentDropout, zoneout: zoneout, mergeMode: mergeMode)
         self.init(core: try FusedSequenceLayer(configuration: configuration, using: &rng))
     }
 
     /// Creates a GRU initialised from the process-wide generator `GlobalRandom`.
     public convenience init(inputSize: Int, hiddenSize: Int, numLayers: Int = 1, bias: Bool = true,
-                            batchFirst: Bool = false, dropout: Float = 0, bidirectional: Bool = false) throws {
+                            batchFirst: Bool = false, dropout: Float = 0, bidirectional: Bool = false,
+                            resetAfter: Bool = true, layerNorm: Bool = false, recurrentDropout: Float = 0,
+                            zoneout: Float = 0, mergeMode: BidirectionalMerge = .concatenate) throws {
         let configuration = RecurrentLayerConfiguration(
             cell: .gru, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, bias: bias,
-            batchFirst: batchFirst, dropout: dropout, bidirectional: bidirectional)
+            batchFirst: batchFirst, dropout: dropout, bidirectional: bidirectional, resetAfter: resetAfter,
+            layerNorm: layerNorm, recurrentDropout: recurrentDropout, zoneout: zoneout, mergeMode: mergeMode)
         self.init(core: try GlobalRandom.with { try FusedSequenceLayer(configuration: configuration, using: &$0) })
     }
 
@@ -49,9 +60,13 @@ public final class GRU: Module {
     public var namedParameters: [(name: String, parameter: Parameter)] { core.namedParameters }
 
     /// Runs the whole sequence. A nil `state` ((numLayers·D, batchSize, hiddenSize)) means zeros.
+    /// With `lengths` (one per batch row, each in 0...sequenceLength) the batch is padded: row b is read
+    /// at steps 0..<lengths[b] only, its output is zero past them, its final state is the one after its
+    /// own last step, and the reverse direction starts at its own last element (packed sequences).
     /// - Returns: the output of the last layer at every step and the final h of every layer and direction.
-    public func callAsFunction(_ input: Variable, state: Variable? = nil) -> (output: Variable, state: Variable) {
-        let result = core.run(input, h0: state, c0: nil, training: isTraining, layerName: "GRU")
+    public func callAsFunction(_ input: Variable, state: Variable? = nil, lengths: [Int]? = nil)
+        -> (output: Variable, state: Variable) {
+        let result = core.run(input, h0: state, c0: nil, lengths: lengths, training: isTraining, layerName: "GRU")
         return (result.output, result.h)
     }
 }

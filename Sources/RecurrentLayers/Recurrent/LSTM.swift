@@ -23,6 +23,9 @@ import RecurrentAutodiff
 /// A call is one tape operation whose backward runs BPTT over the whole stack. Between layers
 /// (not after the last) inverted dropout with probability `dropout` applies while `isTraining`,
 /// drawing its masks from `GlobalRandom`.
+///
+/// Options `layerNorm`, `recurrentDropout`, `zoneout` (h and c), `mergeMode` and `lengths` as in `GRU`
+/// (not combinable with `projSize`).
 public final class LSTM: Module {
     let core: FusedSequenceLayer
     /// Dropout between layers is active only while training (the default, as in PyTorch).
@@ -35,20 +38,25 @@ public final class LSTM: Module {
     ///   `dropout` outside [0, 1], `projSize` outside 0..<hiddenSize).
     public convenience init(inputSize: Int, hiddenSize: Int, numLayers: Int = 1, bias: Bool = true,
                             batchFirst: Bool = false, dropout: Float = 0, bidirectional: Bool = false,
-                            projSize: Int = 0, peephole: Bool = false, using rng: inout RandomGenerator) throws {
+                            projSize: Int = 0, peephole: Bool = false, layerNorm: Bool = false, recurrentDropout: Float = 0,
+                            zoneout: Float = 0, mergeMode: BidirectionalMerge = .concatenate,
+                            using rng: inout RandomGenerator) throws {
         let configuration = RecurrentLayerConfiguration(
             cell: .lstm, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, bias: bias,
-            batchFirst: batchFirst, dropout: dropout, bidirectional: bidirectional, projSize: projSize, peephole: peephole)
+            batchFirst: batchFirst, dropout: dropout, bidirectional: bidirectional, projSize: projSize, peephole: peephole,
+            layerNorm: layerNorm, recurrentDropout: recurrentDropout, zoneout: zoneout, mergeMode: mergeMode)
         self.init(core: try FusedSequenceLayer(configuration: configuration, using: &rng))
     }
 
     /// Creates an LSTM initialised from the process-wide generator `GlobalRandom`.
     public convenience init(inputSize: Int, hiddenSize: Int, numLayers: Int = 1, bias: Bool = true,
                             batchFirst: Bool = false, dropout: Float = 0, bidirectional: Bool = false,
-                            projSize: Int = 0, peephole: Bool = false) throws {
+                            projSize: Int = 0, peephole: Bool = false, layerNorm: Bool = false, recurrentDropout: Float = 0,
+                            zoneout: Float = 0, mergeMode: BidirectionalMerge = .concatenate) throws {
         let configuration = RecurrentLayerConfiguration(
             cell: .lstm, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, bias: bias,
-            batchFirst: batchFirst, dropout: dropout, bidirectional: bidirectional, projSize: projSize, peephole: peephole)
+            batchFirst: batchFirst, dropout: dropout, bidirectional: bidirectional, projSize: projSize, peephole: peephole,
+            layerNorm: layerNorm, recurrentDropout: recurrentDropout, zoneout: zoneout, mergeMode: mergeMode)
         self.init(core: try GlobalRandom.with { try FusedSequenceLayer(configuration: configuration, using: &$0) })
     }
 
@@ -59,10 +67,12 @@ public final class LSTM: Module {
 
     public var namedParameters: [(name: String, parameter: Parameter)] { core.namedParameters }
 
-    /// Runs the whole sequence. A nil `state` means the zero state.
+    /// Runs the whole sequence. A nil `state` means the zero state; `lengths` as in `GRU` (each row's
+    /// final h and c are taken at its own last step).
     /// - Returns: the output of the last layer at every step and the final state of every layer and direction.
-    public func callAsFunction(_ input: Variable, state: LSTMState? = nil) -> (output: Variable, state: LSTMState) {
-        let result = core.run(input, h0: state?.h, c0: state?.c, training: isTraining, layerName: "LSTM")
+    public func callAsFunction(_ input: Variable, state: LSTMState? = nil, lengths: [Int]? = nil)
+        -> (output: Variable, state: LSTMState) {
+        let result = core.run(input, h0: state?.h, c0: state?.c, lengths: lengths, training: isTraining, layerName: "LSTM")
         return (result.output, LSTMState(h: result.h, c: result.c!))
     }
 }

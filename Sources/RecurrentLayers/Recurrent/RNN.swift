@@ -10,7 +10,8 @@ import RecurrentAutodiff
 ///
 /// Parameters: `weight_ih_l{k}` (H, I_k), `weight_hh_l{k}` (H, H), `bias_ih_l{k}`, `bias_hh_l{k}` (H),
 /// with `_reverse` for the second direction. A call is one tape operation (BPTT in its backward);
-/// dropout between layers as in `LSTM`.
+/// dropout between layers as in `LSTM`. Options `layerNorm`, `recurrentDropout`, `zoneout`,
+/// `mergeMode` and `lengths` as in `GRU`.
 public final class RNN: Module {
     let core: FusedSequenceLayer
     /// Dropout between layers is active only while training (the default, as in PyTorch).
@@ -22,19 +23,24 @@ public final class RNN: Module {
     /// - Throws: `ConfigurationError` naming the invalid argument.
     public convenience init(inputSize: Int, hiddenSize: Int, numLayers: Int = 1, nonlinearity: RNNNonlinearity = .tanh,
                             bias: Bool = true, batchFirst: Bool = false, dropout: Float = 0, bidirectional: Bool = false,
-                            using rng: inout RandomGenerator) throws {
+                            layerNorm: Bool = false, recurrentDropout: Float = 0, zoneout: Float = 0,
+                            mergeMode: BidirectionalMerge = .concatenate, using rng: inout RandomGenerator) throws {
         let configuration = RecurrentLayerConfiguration(
             cell: .rnn(nonlinearity), inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, bias: bias,
-            batchFirst: batchFirst, dropout: dropout, bidirectional: bidirectional)
+            batchFirst: batchFirst, dropout: dropout, bidirectional: bidirectional, layerNorm: layerNorm,
+            recurrentDropout: recurrentDropout, zoneout: zoneout, mergeMode: mergeMode)
         self.init(core: try FusedSequenceLayer(configuration: configuration, using: &rng))
     }
 
     /// Creates an RNN initialised from the process-wide generator `GlobalRandom`.
     public convenience init(inputSize: Int, hiddenSize: Int, numLayers: Int = 1, nonlinearity: RNNNonlinearity = .tanh,
-                            bias: Bool = true, batchFirst: Bool = false, dropout: Float = 0, bidirectional: Bool = false) throws {
+                            bias: Bool = true, batchFirst: Bool = false, dropout: Float = 0, bidirectional: Bool = false,
+                            layerNorm: Bool = false, recurrentDropout: Float = 0, zoneout: Float = 0,
+                            mergeMode: BidirectionalMerge = .concatenate) throws {
         let configuration = RecurrentLayerConfiguration(
             cell: .rnn(nonlinearity), inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, bias: bias,
-            batchFirst: batchFirst, dropout: dropout, bidirectional: bidirectional)
+            batchFirst: batchFirst, dropout: dropout, bidirectional: bidirectional, layerNorm: layerNorm,
+            recurrentDropout: recurrentDropout, zoneout: zoneout, mergeMode: mergeMode)
         self.init(core: try GlobalRandom.with { try FusedSequenceLayer(configuration: configuration, using: &$0) })
     }
 
@@ -47,10 +53,12 @@ public final class RNN: Module {
 
     public var namedParameters: [(name: String, parameter: Parameter)] { core.namedParameters }
 
-    /// Runs the whole sequence. A nil `state` ((numLayers·D, batchSize, hiddenSize)) means zeros.
+    /// Runs the whole sequence. A nil `state` ((numLayers·D, batchSize, hiddenSize)) means zeros;
+    /// `lengths` as in `GRU`.
     /// - Returns: the output of the last layer at every step and the final h of every layer and direction.
-    public func callAsFunction(_ input: Variable, state: Variable? = nil) -> (output: Variable, state: Variable) {
-        let result = core.run(input, h0: state, c0: nil, training: isTraining, layerName: "RNN")
+    public func callAsFunction(_ input: Variable, state: Variable? = nil, lengths: [Int]? = nil)
+        -> (output: Variable, state: Variable) {
+        let result = core.run(input, h0: state, c0: nil, lengths: lengths, training: isTraining, layerName: "RNN")
         return (result.output, result.h)
     }
 }

@@ -20,8 +20,17 @@ public struct RecurrentLayerState {
 public protocol RecurrentLayer: Module {
     /// The hyper-parameters (cell kind, sizes, layers, directions, layout).
     var configuration: RecurrentLayerConfiguration { get }
-    /// Runs the whole sequence; a nil state means the zero state.
-    func run(_ input: Variable, state: RecurrentLayerState?) -> (output: Variable, state: RecurrentLayerState)
+    /// Runs the whole sequence; a nil state means the zero state. `lengths` (one per batch row) makes
+    /// it a padded batch: each row's output is zero past its length and its final state is taken at
+    /// its own last step.
+    func run(_ input: Variable, state: RecurrentLayerState?, lengths: [Int]?) -> (output: Variable, state: RecurrentLayerState)
+}
+
+extension RecurrentLayer {
+    /// Runs the whole sequence, every row to the end.
+    public func run(_ input: Variable, state: RecurrentLayerState?) -> (output: Variable, state: RecurrentLayerState) {
+        run(input, state: state, lengths: nil)
+    }
 }
 
 extension RecurrentLayer {
@@ -35,26 +44,26 @@ extension RecurrentLayer {
 }
 
 extension RNN: RecurrentLayer {
-    public func run(_ input: Variable, state: RecurrentLayerState?) -> (output: Variable, state: RecurrentLayerState) {
-        let (output, h) = self(input, state: state?.h)
+    public func run(_ input: Variable, state: RecurrentLayerState?, lengths: [Int]?) -> (output: Variable, state: RecurrentLayerState) {
+        let (output, h) = self(input, state: state?.h, lengths: lengths)
         return (output, RecurrentLayerState(h: h))
     }
 }
 
 extension GRU: RecurrentLayer {
-    public func run(_ input: Variable, state: RecurrentLayerState?) -> (output: Variable, state: RecurrentLayerState) {
-        let (output, h) = self(input, state: state?.h)
+    public func run(_ input: Variable, state: RecurrentLayerState?, lengths: [Int]?) -> (output: Variable, state: RecurrentLayerState) {
+        let (output, h) = self(input, state: state?.h, lengths: lengths)
         return (output, RecurrentLayerState(h: h))
     }
 }
 
 extension LSTM: RecurrentLayer {
-    public func run(_ input: Variable, state: RecurrentLayerState?) -> (output: Variable, state: RecurrentLayerState) {
+    public func run(_ input: Variable, state: RecurrentLayerState?, lengths: [Int]?) -> (output: Variable, state: RecurrentLayerState) {
         let initial = state.map { s -> LSTMState in
             precondition(s.c != nil, "LSTM: the initial state needs both h and c")
             return LSTMState(h: s.h, c: s.c!)
         }
-        let (output, final) = self(input, state: initial)
+        let (output, final) = self(input, state: initial, lengths: lengths)
         return (output, RecurrentLayerState(h: final.h, c: final.c))
     }
 }
@@ -63,17 +72,23 @@ extension LSTM: RecurrentLayer {
 /// - Throws: `ConfigurationError` naming an invalid argument.
 public func makeRecurrentLayer(_ configuration: RecurrentLayerConfiguration,
                                using rng: inout RandomGenerator) throws -> any RecurrentLayer {
+    try configuration.validate()   // also the options that a layer kind does not take (resetAfter on LSTM)
     let c = configuration
     switch c.cell {
     case .rnn(let nonlinearity):
         return try RNN(inputSize: c.inputSize, hiddenSize: c.hiddenSize, numLayers: c.numLayers, nonlinearity: nonlinearity,
-                       bias: c.bias, batchFirst: c.batchFirst, dropout: c.dropout, bidirectional: c.bidirectional, using: &rng)
+                       bias: c.bias, batchFirst: c.batchFirst, dropout: c.dropout, bidirectional: c.bidirectional,
+                       layerNorm: c.layerNorm, recurrentDropout: c.recurrentDropout, zoneout: c.zoneout,
+                       mergeMode: c.mergeMode, using: &rng)
     case .lstm:
         return try LSTM(inputSize: c.inputSize, hiddenSize: c.hiddenSize, numLayers: c.numLayers, bias: c.bias,
                         batchFirst: c.batchFirst, dropout: c.dropout, bidirectional: c.bidirectional,
-                        projSize: c.projSize, peephole: c.peephole, using: &rng)
+                        projSize: c.projSize, peephole: c.peephole, layerNorm: c.layerNorm,
+                        recurrentDropout: c.recurrentDropout, zoneout: c.zoneout, mergeMode: c.mergeMode, using: &rng)
     case .gru:
         return try GRU(inputSize: c.inputSize, hiddenSize: c.hiddenSize, numLayers: c.numLayers, bias: c.bias,
-                       batchFirst: c.batchFirst, dropout: c.dropout, bidirectional: c.bidirectional, using: &rng)
+                       batchFirst: c.batchFirst, dropout: c.dropout, bidirectional: c.bidirectional,
+                       resetAfter: c.resetAfter, layerNorm: c.layerNorm, recurrentDropout: c.recurrentDropout,
+                       zoneout: c.zoneout, mergeMode: c.mergeMode, using: &rng)
     }
 }

@@ -59,6 +59,7 @@ enum GRUSequenceKernel {
                         out[j] = n + z * (hb[j] - n)
                     }
                 }
+                ctx.carryInactiveRows(step: s, rows: rows)
             }
         }
         ctx.copyFinalHidden(into: hN)
@@ -83,7 +84,7 @@ enum GRUSequenceKernel {
                 let t = g.time(step: s, reverse: ctx.reverse)
                 ctx.addOutputGradient(dOutput, time: t, rows: rows, into: dh)
                 let (hPrev, hPrevStride) = ctx.previousH(step: s)
-                for b in rows {
+                for b in rows where g.isActive(t, b) {
                     let row = g.row(t, b)
                     let gr = gates + row * G
                     let hn = hiddenN + row * H
@@ -105,6 +106,7 @@ enum GRUSequenceKernel {
                         dhb[j] = d * z
                     }
                 }
+                ctx.clearInactiveRows(time: t, rows: rows, width: G, dGatesInput.pointer, dGatesHidden.pointer)
                 // dh_{t−1} = dh_t ⊙ z + dgatesHidden_t · W_hh
                 recurrentProduct.multiply(m: rows.count, a: dGatesHidden.pointer + g.row(t, rows.lowerBound) * G, lda: rs * G,
                                           beta: 1, c: dh + rows.lowerBound * H, ldc: H)

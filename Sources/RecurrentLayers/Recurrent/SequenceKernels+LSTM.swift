@@ -45,6 +45,7 @@ enum LSTMSequenceKernel {
                                                        c: cells + g.row(t, b) * H,
                                                        h: ctx.output + g.row(t, b) * ctx.outputWidth + ctx.column)
                     }
+                    ctx.carryInactiveRows(step: s, rows: rows, cells: cells)
                     continue
                 }
                 for b in rows {
@@ -72,6 +73,7 @@ enum LSTMSequenceKernel {
                     stepProduct(m: B, n: P, k: H, a: unprojected + g.row(t, 0) * H, lda: rs * H, weight: weightHR,
                                 beta: 0, c: ctx.output + g.row(t, 0) * ctx.outputWidth + ctx.column, ldc: rs * ctx.outputWidth)
                 }
+                ctx.carryInactiveRows(step: s, rows: rows, cells: cells)
             }
         }
         ctx.copyFinalHidden(into: hN)
@@ -129,12 +131,12 @@ enum LSTMSequenceKernel {
             } else {
                 cPrev = UnsafePointer(cells + g.row(g.time(step: s - 1, reverse: ctx.reverse), 0) * H); cPrevStride = rs * H
             }
-            for b in rows where fast && !peephole {
+            for b in rows where fast && !peephole && g.isActive(t, b) {
                 FastElementwise.lstmBackwardRow(hiddenSize: H, gates: gates + g.row(t, b) * G, c: cells + g.row(t, b) * H,
                                                 cPrev: cPrev + b * cPrevStride, dh: dhUnprojected + b * H, dc: dc + b * H,
                                                 dGates: dGates.pointer + g.row(t, b) * G)
             }
-            for b in rows where !(fast && !peephole) {
+            for b in rows where !(fast && !peephole) && g.isActive(t, b) {
                 let gr = UnsafePointer(gates + g.row(t, b) * G)
                 let c = UnsafePointer(cells + g.row(t, b) * H)
                 let cp = cPrev + b * cPrevStride
@@ -163,8 +165,11 @@ enum LSTMSequenceKernel {
                     for j in 0..<H { dco[j] += dO[j] * c[j] }
                 }
             }
+            ctx.clearInactiveRows(time: t, rows: rows, width: G, dGates.pointer)
+            ctx.clearInactiveRows(time: t, rows: rows, width: P, dHidden?.pointer)
             // dh_{t−1} = dgates_t · W_hh for this thread's rows
-            recurrentProduct.multiply(m: nb, a: dGates.pointer + g.row(t, rows.lowerBound) * G, lda: rs * G, beta: 0,
+            let beta = ctx.zeroActiveRows(time: t, rows: rows, dh: dh, width: P)
+            recurrentProduct.multiply(m: nb, a: dGates.pointer + g.row(t, rows.lowerBound) * G, lda: rs * G, beta: beta,
                                       c: dh + rows.lowerBound * P, ldc: P)
           }
         }

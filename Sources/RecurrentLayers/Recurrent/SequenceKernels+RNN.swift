@@ -31,6 +31,7 @@ enum RNNSequenceKernel {
                         VectorizedActivation.tanh(source, out, count: H)
                     }
                 }
+                ctx.carryInactiveRows(step: s, rows: rows)
             }
         }
         ctx.copyFinalHidden(into: hN)
@@ -50,7 +51,7 @@ enum RNNSequenceKernel {
             for s in stride(from: g.sequenceLength - 1, through: 0, by: -1) {
                 let t = g.time(step: s, reverse: ctx.reverse)
                 ctx.addOutputGradient(dOutput, time: t, rows: rows, into: dh)
-                for b in rows {
+                for b in rows where g.isActive(t, b) {
                     let h = ctx.output + g.row(t, b) * ctx.outputWidth + ctx.column
                     let d = dPre.pointer + g.row(t, b) * H
                     let dhb = dh + b * H
@@ -60,8 +61,10 @@ enum RNNSequenceKernel {
                         for j in 0..<H { d[j] = dhb[j] * (1 - h[j] * h[j]) }
                     }
                 }
+                ctx.clearInactiveRows(time: t, rows: rows, width: H, dPre.pointer)
+                let beta = ctx.zeroActiveRows(time: t, rows: rows, dh: dh, width: H)
                 recurrentProduct.multiply(m: rows.count, a: dPre.pointer + g.row(t, rows.lowerBound) * H, lda: rs * H,
-                                          beta: 0, c: dh + rows.lowerBound * H, ldc: H)
+                                          beta: beta, c: dh + rows.lowerBound * H, ldc: H)
             }
         }
         ctx.finishBackward(dGates: dPre.pointer, dGatesHidden: dPre.pointer, width: H, weightIH: w.weightIH,

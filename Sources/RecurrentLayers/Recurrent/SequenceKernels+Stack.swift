@@ -66,10 +66,11 @@ struct FusedSequenceKernel {
     ///   - saving: whether to keep what backward needs.
     /// - Returns: output (T, B, D·Hout) or (B, T, D·Hout), h_n (L·D, B, Hout), c_n (L·D, B, H) for LSTM.
     func forward(input: Tensor, batchFirst: Bool, h0: Tensor?, c0: Tensor?, parameters: [Tensor],
-                 masks: [Tensor?], saving: Bool) -> (output: Tensor, hN: Tensor, cN: Tensor?, trace: FusedSequenceTrace?) {
+                 masks: [Tensor?], lengths: [Int]? = nil, saving: Bool)
+        -> (output: Tensor, hN: Tensor, cN: Tensor?, trace: FusedSequenceTrace?) {
         let c = configuration
         let T = batchFirst ? input.shape[1] : input.shape[0], B = batchFirst ? input.shape[0] : input.shape[1]
-        let geometry = SequenceGeometry(sequenceLength: T, batchSize: B, batchFirst: batchFirst)
+        let geometry = SequenceGeometry(sequenceLength: T, batchSize: B, batchFirst: batchFirst, lengths: lengths)
         let L = c.numLayers, D = c.numDirections, H = c.hiddenSize, P = c.outputHiddenSize, rows = geometry.rows
         let stateCount = L * D * B
         let h0Buffer = h0.map(FusedBuffer.init(copying:)) ?? FusedBuffer(count: stateCount * P, zeroed: true)
@@ -101,7 +102,11 @@ struct FusedSequenceKernel {
                     case .gru:
                         record.gates = FusedBuffer(count: rows * 3 * H)
                         record.hiddenN = FusedBuffer(count: rows * H)
-                        GRUSequenceKernel.forward(ctx, weights: weights, record: record, hN: hN.pointer + state * B * P)
+                        if c.resetAfter {
+                            GRUSequenceKernel.forward(ctx, weights: weights, record: record, hN: hN.pointer + state * B * P)
+                        } else {
+                            GRUResetBeforeSequenceKernel.forward(ctx, weights: weights, record: record, hN: hN.pointer + state * B * P)
+                        }
                     case .rnn(let nonlinearity):
                         RNNSequenceKernel.forward(ctx, weights: weights, relu: nonlinearity == .relu,
                                                   hN: hN.pointer + state * B * P)
@@ -125,7 +130,7 @@ struct FusedSequenceKernel {
         let outputShape = batchFirst ? [B, T, D * P] : [T, B, D * P]
         let trace = saving ? FusedSequenceTrace(geometry: geometry, layerInputs: layerInputs, layerOutputs: layerOutputs,
                                                 masks: maskBuffers, records: records, h0: h0Buffer, c0: c0Buffer) : nil
-        return (layerInput.tensor(shape: outputShape), hN.tensor(shape: [L * D, B, P]),
+        return (geometry.zeroingPadding(layerInput.tensor(shape: outputShape)), hN.tensor(shape: [L * D, B, P]),
                 cN?.tensor(shape: [L * D, B, H]), trace)
     }
 
@@ -152,7 +157,7 @@ struct FusedSequenceKernel {
         let dc = dcN.map(FusedBuffer.init(copying:))
         var dInput: FusedBuffer?
         if lowest < L {
-            var dOut = FusedBuffer(copying: dOutput)
+            var dOut = FusedBuffer(copying: g.zeroingPadding(dOutput))
             withScalarPointers(parameters) { p in
                 for k in stride(from: L - 1, through: lowest, by: -1) {
                     let needsDX = k > lowest || needsInput
@@ -170,8 +175,14 @@ struct FusedSequenceKernel {
                                                         dh: dh.pointer + state * B * P, dc: dc!.pointer + state * B * H,
                                                         dInput: dX?.pointer, gradients: gradients)
                         case .gru:
-                            GRUSequenceKernel.backward(ctx, weights: weights, record: record, dOutput: dOut.pointer,
-                                                       dh: dh.pointer + state * B * P, dInput: dX?.pointer, gradients: gradients)
+                            if c.resetAfter {
+                                GRUSequenceKernel.backward(ctx, weights: weights, record: record, dOutput: dOut.pointer,
+                                                           dh: dh.pointer + state * B * P, dInput: dX?.pointer, gradients: gradients)
+                            } else {
+                                GRUResetBeforeSequenceKernel.backward(ctx, weights: weights, record: record, dOutput: dOut.pointer,
+                                                                      dh: dh.pointer + state * B * P, dInput: dX?.pointer,
+                                                                      gradients: gradients)
+                            }
                         case .rnn(let nonlinearity):
                             RNNSequenceKernel.backward(ctx, weights: weights, relu: nonlinearity == .relu, dOutput: dOut.pointer,
                                                        dh: dh.pointer + state * B * P, dInput: dX?.pointer, gradients: gradients)

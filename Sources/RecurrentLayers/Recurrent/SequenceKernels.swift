@@ -89,6 +89,9 @@ struct SequenceGeometry {
     let sequenceLength: Int
     let batchSize: Int
     let batchFirst: Bool
+    /// A padded batch: row b is active at time steps `0..<lengths[b]` (nil: every step of every row).
+    /// See SequenceKernels+Lengths.swift.
+    var lengths: [Int]? = nil
 
     /// T · B, the number of rows in every per-position buffer.
     var rows: Int { sequenceLength * batchSize }
@@ -148,6 +151,7 @@ struct FusedParameterSlots {
                 if configuration.bias { s.biasIH = next(); s.biasHH = next() }
                 if configuration.projSize > 0 { s.weightHR = next() }
                 if configuration.peephole { s.weightCI = next(); s.weightCF = next(); s.weightCO = next() }
+                if configuration.layerNorm { index += 2 * configuration.layerNormBlocks.count }   // cell path only
                 return s
             }
         }

@@ -137,7 +137,7 @@ public func maskedMean(_ values: Variable, mask: Tensor) -> Variable {
 /// reading element 0, and the output for element t is stored at step t.
 ///
 /// This is the generic, op-level path (any `RecurrentCell` whose state is `MaskableState`); the fused
-/// `RNN`/`LSTM`/`GRU` kernels read every step of every row.
+/// `RNN`/`LSTM`/`GRU` layers take the same `lengths` in their call and run them in their kernels.
 /// - Precondition: `lengths.count == batchSize` and every length is in `0...sequenceLength`.
 public func runSequence<Cell: RecurrentCell>(
     _ cell: Cell, over input: Variable, lengths: [Int], initialState: Cell.State? = nil, reversed: Bool = false
