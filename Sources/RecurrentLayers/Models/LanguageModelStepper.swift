@@ -13,8 +13,9 @@ import RecurrentAutodiff
 /// - the gate arithmetic is the fused layers' own per-row arithmetic on preallocated buffers.
 ///
 /// The stepper copies the parameters when it is made (a snapshot): make a new one after the model's
-/// parameters change. Peephole LSTMs, and CPUs without AVX-512, run `model(...)` per token instead
-/// (same results, with the tape's overhead).
+/// parameters change. Peephole LSTMs, layers with other options (layer norm, zoneout, reset-before
+/// GRU) and CPUs without AVX-512 run `model(...)` per token instead (same results, with the tape's
+/// overhead).
 ///
 /// ```swift
 /// let stepper = LanguageModelStepper(model)
@@ -51,10 +52,14 @@ public final class LanguageModelStepper {
         logits = [Float](repeating: 0, count: configuration.vocabularySize)
         h = [Float](repeating: 0, count: L * H)
         c = [Float](repeating: 0, count: L * H)
+        // The stepper's arithmetic is the plain unidirectional cells'; any other option runs `model(...)`.
+        let layer = model.recurrent.configuration
+        let plain = FastGEMM.isEnabled && layer.resetAfter && !layer.layerNorm && layer.zoneout == 0
+            && !layer.bidirectional && layer.projSize == 0 && !layer.peephole
         switch configuration.cell {
-        case .lstm: kind = FastGEMM.isEnabled ? .lstm : nil
-        case .gru: kind = FastGEMM.isEnabled ? .gru : nil
-        case .rnn: kind = FastGEMM.isEnabled ? .rnn : nil
+        case .lstm: kind = plain ? .lstm : nil
+        case .gru: kind = plain ? .gru : nil
+        case .rnn: kind = plain && layer.cell == .rnn(.tanh) ? .rnn : nil
         case .peepholeLSTM: kind = nil
         }
         let gateCount = configuration.recurrentConfiguration.gateCount
