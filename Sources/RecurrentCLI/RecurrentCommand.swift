@@ -17,6 +17,8 @@ struct RecurrentCommand: ParsableCommand {
     /// Parses and runs like `ParsableCommand.main()`, but reports a usage error as one line on
     /// standard error (`error: …`, with a pointer to `--help`) instead of the full usage text.
     static func main() {
+        // Training and inference reallocate the same large tensors every step: keep freed memory.
+        AllocatorTuning.reuseFreedMemory()
         do {
             var command = try parseAsRoot()
             try command.run()
