@@ -2,64 +2,8 @@ import Foundation
 import XCTest
 import RecurrentTestSupport
 
-/// Runs the `recurrent` binary built beside the tests, as a user would.
-final class CommandLineTests: XCTestCase {
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    static var binary: URL {
-        var directory = Bundle.main.bundleURL
-        if directory.pathExtension == "xctest" { directory.deleteLastPathComponent() }
-        return directory.appendingPathComponent("recurrent")
-    }
-
-    var scratch: URL!
-
-    override func setUpWithError() throws {
-        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("recurrent-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: scratch)
-    }
-
-    @discardableResult
-    func run(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> Result {
-        let process = Process()
-        process.executableURL = Self.binary
-        process.arguments = arguments
-        process.currentDirectoryURL = scratch
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                      stderr: String(decoding: stderr, as: UTF8.self))
-    }
-
-    /// Asserts a failure with exactly one `error:` line on stderr that contains `fragment`.
-    func assertFails(_ arguments: [String], mentioning fragment: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let result = try run(arguments)
-        XCTAssertNotEqual(result.status, 0, "\(arguments) should fail", file: file, line: line)
-        let lines = result.stderr.split(separator: "\n").filter { !$0.isEmpty }
-        XCTAssertEqual(lines.count, 1, "expected one error line, got: \(result.stderr)", file: file, line: line)
-        XCTAssertTrue(result.stderr.lowercased().contains(fragment.lowercased()),
-                      "stderr '\(result.stderr)' should mention '\(fragment)'", file: file, line: line)
-    }
-
-    func write(_ text: String, to name: String) throws -> String {
-        let url = scratch.appendingPathComponent(name)
-        try Data(text.utf8).write(to: url)
-        return url.path
-    }
-
+/// The main commands run through the binary.
+final class CommandLineTests: BinaryTestCase {
     /// A small training run on generated text; returns the run directory.
     func trainSmallModel(_ name: String = "run", extra: [String] = []) throws -> String {
         let result = try run(["train", "--corpus", "arithmetic", "--corpus-lines", "400", "--hidden", "16", "--layers", "1",

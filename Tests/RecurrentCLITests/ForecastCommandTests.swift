@@ -4,39 +4,7 @@ import RecurrentTestSupport
 
 /// `recurrent forecast train` and `recurrent forecast predict` run as a user would: results,
 /// files, and one error line for every kind of bad CSV.
-final class ForecastCommandTests: XCTestCase {
-    var scratch: URL!
-
-    override func setUpWithError() throws {
-        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("recurrent-forecast-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: scratch)
-    }
-
-    func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = CommandLineTests.binary
-        process.arguments = arguments
-        process.currentDirectoryURL = scratch
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
-    }
-
-    func write(_ text: String, to name: String) throws -> String {
-        let url = scratch.appendingPathComponent(name)
-        try Data(text.utf8).write(to: url)
-        return url.path
-    }
-
+final class ForecastCommandTests: BinaryTestCase {
     /// A monthly series of `count` rows: a trend plus a season of 6 months.
     func monthlyCSV(count: Int = 96, transform: (Int, String) -> String = { $1 }) -> String {
         var text = "\"Month\",\"Value\"\n"
@@ -45,15 +13,6 @@ final class ForecastCommandTests: XCTestCase {
             text += transform(t, "\"\(2000 + t / 12)-\(String(format: "%02d", t % 12 + 1))\",\(String(format: "%.3f", value))") + "\n"
         }
         return text
-    }
-
-    func assertFails(_ arguments: [String], mentioning fragment: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let result = try run(arguments)
-        XCTAssertNotEqual(result.status, 0, "\(arguments) should fail", file: file, line: line)
-        let lines = result.stderr.split(separator: "\n").filter { !$0.isEmpty }
-        XCTAssertEqual(lines.count, 1, "expected one error line, got: \(result.stderr)", file: file, line: line)
-        XCTAssertTrue(result.stderr.contains(fragment), "stderr '\(result.stderr)' should mention '\(fragment)'", file: file, line: line)
-        XCTAssertFalse(result.stdout.lowercased().contains("nan"), file: file, line: line)
     }
 
     func testTrainThenPredictWithDatesAndJSON() throws {

@@ -168,11 +168,7 @@ public final class LanguageModelStepper {
                     layer.hiddenBiasN.withUnsafeBufferPointer { bhn in
                         for j in 0..<H { gr[2 * H + j] += gr[j] * (hp[2 * H + j] + bhn[j]) }
                     }
-                    VectorizedActivation.tanh(gr + 2 * H, gr + 2 * H, count: H)
-                    for j in 0..<H {
-                        let z = gr[H + j], n = gr[2 * H + j]
-                        hl[j] = n + z * (hl[j] - n)
-                    }
+                    gruFinishRow(hiddenSize: H, gates: gr, hPrev: hl, output: hl)
                 case .rnn:
                     layer.hiddenProduct.multiplyVector(hl, beta: 1, into: gr, threads: threads)
                     VectorizedActivation.tanh(gr, hl, count: H)

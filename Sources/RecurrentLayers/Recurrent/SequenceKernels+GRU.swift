@@ -53,11 +53,7 @@ enum GRUSequenceKernel {
                         hn[j] = v
                         gr[2 * H + j] += gr[j] * v
                     }
-                    VectorizedActivation.tanh(gr + 2 * H, gr + 2 * H, count: H)
-                    for j in 0..<H {
-                        let z = gr[H + j], n = gr[2 * H + j]
-                        out[j] = n + z * (hb[j] - n)
-                    }
+                    gruFinishRow(hiddenSize: H, gates: gr, hPrev: hb, output: out)
                 }
                 ctx.carryInactiveRows(step: s, rows: rows)
             }
@@ -114,5 +110,17 @@ enum GRUSequenceKernel {
         }
         ctx.finishBackward(dGates: dGatesInput.pointer, dGatesHidden: dGatesHidden.pointer, width: G,
                            weightIH: w.weightIH, gradients: gradients, dInput: dInput)
+    }
+}
+
+/// The end of a GRU step for one row (both forms): the candidate `n = tanh(gates[2H..<3H])` in place,
+/// then `output = (1 − z) ⊙ n + z ⊙ hPrev` with z = gates[H..<2H] (output may be hPrev).
+@inline(__always)
+func gruFinishRow(hiddenSize H: Int, gates gr: UnsafeMutablePointer<Float>, hPrev: UnsafePointer<Float>,
+                  output: UnsafeMutablePointer<Float>) {
+    VectorizedActivation.tanh(gr + 2 * H, gr + 2 * H, count: H)
+    for j in 0..<H {
+        let z = gr[H + j], n = gr[2 * H + j]
+        output[j] = n + z * (hPrev[j] - n)
     }
 }

@@ -48,11 +48,7 @@ enum GRUResetBeforeSequenceKernel {
                     let row = g.row(t, b)
                     let gr = gates + row * G, hb = hPrev + b * hPrevStride
                     let out = ctx.output + row * ctx.outputWidth + ctx.column
-                    VectorizedActivation.tanh(gr + 2 * H, gr + 2 * H, count: H)
-                    for j in 0..<H {
-                        let z = gr[H + j], n = gr[2 * H + j]
-                        out[j] = n + z * (hb[j] - n)
-                    }
+                    gruFinishRow(hiddenSize: H, gates: gr, hPrev: hb, output: out)
                 }
                 ctx.carryInactiveRows(step: s, rows: rows)
             }
