@@ -109,7 +109,27 @@ public final class LanguageModel: Module {
         precondition(tokens.count == batchSize * sequenceLength,
                      "LanguageModel: \(tokens.count) tokens do not form a (\(batchSize), \(sequenceLength)) batch")
         let embedded = embedding(tokens, shape: [batchSize, sequenceLength])
-        let (output, newState) = recurrent.run(embedded, state: state)
+        let (output, newState): (Variable, RecurrentLayerState)
+        if let fused = recurrent as? any FusedLayerBacked {
+            // The fused kernels project the vocabulary's embedding rows once instead of every token's row.
+            let rows = EmbeddedInputRows(tokens: tokens, embedding: FusedBuffer(copying: embedding.weight.value),
+                                         vocabularySize: configuration.vocabularySize)
+            let result = fused.core.run(embedded, h0: state?.h, c0: state?.c, training: fused.isTraining,
+                                        layerName: configuration.cell.moduleName.uppercased(), embeddedInput: rows)
+            (output, newState) = (result.output, RecurrentLayerState(h: result.h, c: result.c))
+        } else {
+            (output, newState) = recurrent.run(embedded, state: state)
+        }
         return (head(output), newState)
     }
 }
+
+/// The fused layers (`RNN`, `LSTM`, `GRU`) behind `RecurrentLayer`, for `LanguageModel`'s token-table
+/// input path.
+protocol FusedLayerBacked: RecurrentLayer {
+    var core: FusedSequenceLayer { get }
+}
+
+extension RNN: FusedLayerBacked {}
+extension GRU: FusedLayerBacked {}
+extension LSTM: FusedLayerBacked {}

@@ -40,9 +40,12 @@ final class FusedSequenceLayer {
     /// Runs the stack on `input` ((T, B, I), (B, T, I) when batchFirst, or unbatched (T, I)), with
     /// `lengths` (one per row, each in 0...T) for a padded batch, and merges the two directions of the
     /// last layer by `mergeMode`.
-    func run(_ input: Variable, h0: Variable?, c0: Variable?, lengths: [Int]? = nil, training: Bool, layerName: String)
-        -> (output: Variable, h: Variable, c: Variable?) {
-        let result = runConcatenated(input, h0: h0, c0: c0, lengths: lengths, training: training, layerName: layerName)
+    /// `embeddedInput`: the input is rows of an embedding (a language model's layer 0); the fused kernels
+    /// then project the embedding rows instead of every input row.
+    func run(_ input: Variable, h0: Variable?, c0: Variable?, lengths: [Int]? = nil, training: Bool, layerName: String,
+             embeddedInput: EmbeddedInputRows? = nil) -> (output: Variable, h: Variable, c: Variable?) {
+        let result = runConcatenated(input, h0: h0, c0: c0, lengths: lengths, training: training, layerName: layerName,
+                                     embeddedInput: embeddedInput)
         let c = configuration
         guard c.bidirectional, c.mergeMode != .concatenate else { return result }
         return (Self.mergeDirections(result.output, mode: c.mergeMode, width: c.outputHiddenSize), result.h, result.c)
@@ -91,7 +94,7 @@ final class FusedSequenceLayer {
     }
 
     private func runConcatenated(_ input: Variable, h0: Variable?, c0: Variable?, lengths: [Int]?, training: Bool,
-                                 layerName: String) -> (output: Variable, h: Variable, c: Variable?) {
+                                 layerName: String, embeddedInput: EmbeddedInputRows?) -> (output: Variable, h: Variable, c: Variable?) {
         let c = configuration
         let L = c.numLayers, D = c.numDirections, P = c.outputHiddenSize, H = c.hiddenSize
         let layout = c.batchFirst ? "(batchSize, sequenceLength, \(c.inputSize))" : "(sequenceLength, batchSize, \(c.inputSize))"
@@ -112,11 +115,12 @@ final class FusedSequenceLayer {
             return (result.output.reshaped([T, D * P]), result.h.reshaped([L * D, P]), result.c?.reshaped([L * D, H]))
         }
         return runBatched(input, batchFirst: c.batchFirst, h0: h0, c0: c0, lengths: lengths, training: training,
-                          layerName: layerName)
+                          layerName: layerName, embeddedInput: embeddedInput)
     }
 
     private func runBatched(_ input: Variable, batchFirst: Bool, h0: Variable?, c0: Variable?, lengths: [Int]?,
-                            training: Bool, layerName: String) -> (output: Variable, h: Variable, c: Variable?) {
+                            training: Bool, layerName: String, embeddedInput: EmbeddedInputRows? = nil)
+        -> (output: Variable, h: Variable, c: Variable?) {
         let c = configuration
         let L = c.numLayers, D = c.numDirections, P = c.outputHiddenSize, H = c.hiddenSize
         let T = batchFirst ? input.shape[1] : input.shape[0], B = batchFirst ? input.shape[0] : input.shape[1]
@@ -154,7 +158,8 @@ final class FusedSequenceLayer {
         let recording = Tape.isRecording(inputs)
         let values = parameters.map(\.value)
         let result = kernel.forward(input: input.value, batchFirst: batchFirst, h0: h0?.value, c0: c0?.value,
-                                    parameters: values, masks: masks, lengths: lengths, saving: recording)
+                                    parameters: values, masks: masks, lengths: lengths, embeddedInput: embeddedInput,
+                                    saving: recording)
         let outputs = [result.output, result.hN] + (result.cN.map { [$0] } ?? [])
         let kernel = self.kernel
         let trace = result.trace

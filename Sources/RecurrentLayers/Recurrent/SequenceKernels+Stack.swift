@@ -63,10 +63,11 @@ struct FusedSequenceKernel {
     ///   - h0: (L·D, B, Hout) or nil for zeros; `c0`: (L·D, B, H) for LSTM, or nil for zeros.
     ///   - parameters: the values in `parameterShapes` order.
     ///   - masks: L − 1 dropout masks (rows × D·Hout) or nil entries.
+    ///   - embeddedInput: the tokens and embedding whose rows the input is (layer 0 of a language model).
     ///   - saving: whether to keep what backward needs.
     /// - Returns: output (T, B, D·Hout) or (B, T, D·Hout), h_n (L·D, B, Hout), c_n (L·D, B, H) for LSTM.
     func forward(input: Tensor, batchFirst: Bool, h0: Tensor?, c0: Tensor?, parameters: [Tensor],
-                 masks: [Tensor?], lengths: [Int]? = nil, saving: Bool)
+                 masks: [Tensor?], lengths: [Int]? = nil, embeddedInput: EmbeddedInputRows? = nil, saving: Bool)
         -> (output: Tensor, hN: Tensor, cN: Tensor?, trace: FusedSequenceTrace?) {
         let c = configuration
         let T = batchFirst ? input.shape[1] : input.shape[0], B = batchFirst ? input.shape[0] : input.shape[1]
@@ -88,7 +89,8 @@ struct FusedSequenceKernel {
                 let output = FusedBuffer(count: rows * D * P)
                 var layerRecords: [FusedDirectionRecord] = []
                 for d in 0..<D {
-                    let ctx = context(geometry, layer: k, direction: d, input: layerInput, output: output, h0: h0Buffer, c0: c0Buffer)
+                    var ctx = context(geometry, layer: k, direction: d, input: layerInput, output: output, h0: h0Buffer, c0: c0Buffer)
+                    if k == 0 { ctx.embeddedInput = embeddedInput }
                     let weights = slots[k][d].weights(p)
                     let state = k * D + d
                     var record = FusedDirectionRecord()

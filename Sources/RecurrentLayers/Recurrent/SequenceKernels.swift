@@ -268,6 +268,18 @@ func stepProductUntransposed(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, ld
     }
 }
 
+/// Layer 0's input given as rows of an embedding: row r of the input is `embedding[tokens[r]]`. The
+/// input projection then needs only the V embedding rows projected (a V × G table, V ≪ rows) and a
+/// gather, instead of the product over every row; the result is the same up to the order of the
+/// Float additions (on the packed kernel, the same order).
+struct EmbeddedInputRows {
+    /// The token of every input row, in the input's memory order.
+    let tokens: [Int]
+    /// The embedding weight, V × I.
+    let embedding: FusedBuffer
+    let vocabularySize: Int
+}
+
 /// The buffers and sizes one direction of one layer works on.
 struct FusedDirectionContext {
     let geometry: SequenceGeometry
@@ -290,6 +302,8 @@ struct FusedDirectionContext {
     let h0: UnsafePointer<Float>
     /// The initial c of this direction (LSTM), B × H.
     let c0: UnsafePointer<Float>?
+    /// Layer 0 of a language model: the input rows are embedding rows (nil otherwise).
+    var embeddedInput: EmbeddedInputRows? = nil
 
     /// h_{t−1} for processing step `s` (h0 at s = 0) and its row stride.
     @inline(__always)
@@ -304,6 +318,25 @@ struct FusedDirectionContext {
                               biasB: UnsafePointer<Float>?, width: Int, into gates: UnsafeMutablePointer<Float>) {
         let rows = geometry.rows
         let hasBias = biasA != nil || biasB != nil
+        if let embedded = embeddedInput, 2 * embedded.vocabularySize < rows {
+            // Project the V embedding rows once, then copy each row's token row.
+            let V = embedded.vocabularySize
+            let table = FusedBuffer(count: V * width)
+            if hasBias { fillRows(table.pointer, rows: V, width: width, biasA, biasB) }
+            FastGEMM.gemm(transposeA: false, transposeB: true, m: V, n: width, k: inputWidth,
+                          a: embedded.embedding.pointer, lda: inputWidth, b: weightIH, ldb: inputWidth,
+                          beta: hasBias ? 1 : 0, c: table.pointer, ldc: width)
+            let source = UnsafePointer(table.pointer)
+            let threads = rows * width >= 1 << 18 ? ComputeThreads.count : 1
+            embedded.tokens.withUnsafeBufferPointer { tokens in
+                ComputeThreads.run(threads) { part in
+                    for r in (part * rows / threads)..<((part + 1) * rows / threads) {
+                        (gates + r * width).update(from: source + tokens[r] * width, count: width)
+                    }
+                }
+            }
+            return
+        }
         if hasBias { fillRows(gates, rows: rows, width: width, biasA, biasB) }
         FastGEMM.gemm(transposeA: false, transposeB: true, m: rows, n: width, k: inputWidth,
                   a: input, lda: inputWidth, b: weightIH, ldb: inputWidth,
