@@ -118,7 +118,7 @@ struct BenchWorkload {
 
     static func named(_ name: String) -> BenchWorkload? { all.first { $0.name == name } }
 
-    /// Forward FLOPs per token (multiply-adds count 2): the recurrent layers' input and hidden
+    /// Nominal forward FLOPs per token (multiply-adds count 2): the recurrent layers' input and hidden
     /// products plus the head. Training counts 3× (forward, and backward's two products per GEMM).
     var gateCount: Int {
         switch cell {
@@ -231,10 +231,11 @@ struct BenchWorkload {
         durations.sort()
         let median = durations[durations.count / 2]
         let tokensPerSecond = Double(tokensPerIteration) / median
-        // Sampling reads layer 0's input part from a per-token table (LanguageModelStepper): those
-        // products are not executed, so they are not counted.
-        let flopsPerToken = kind == .train ? 3 * forwardFlopsPerToken
-            : kind == .sample ? forwardFlopsPerToken - 2 * Double(gateCount * hidden * embedding) : forwardFlopsPerToken
+        // The products executed: layer 0's input projection in the forward pass comes from a token table
+        // (LanguageModel, LanguageModelStepper), so it is not counted; training's backward still runs
+        // both of its products (dW_ih and the embedding's gradient).
+        let tableSaved = 2 * Double(gateCount * hidden * embedding)
+        let flopsPerToken = kind == .train ? 3 * forwardFlopsPerToken - tableSaved : forwardFlopsPerToken - tableSaved
         return Result(name: name, tokensPerSecond: tokensPerSecond, gflops: tokensPerSecond * flopsPerToken / 1e9,
                       peakRSSMiB: peakResidentMiB(), iterations: durations.count, medianIterationSeconds: median,
                       perToken: kind == .sample, cpuSecondsPerIteration: cpuPerIteration)
