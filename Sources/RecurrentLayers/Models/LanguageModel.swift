@@ -110,8 +110,9 @@ public final class LanguageModel: Module {
                      "LanguageModel: \(tokens.count) tokens do not form a (\(batchSize), \(sequenceLength)) batch")
         let embedded = embedding(tokens, shape: [batchSize, sequenceLength])
         let (output, newState): (Variable, RecurrentLayerState)
-        if let fused = recurrent as? any FusedLayerBacked {
-            // The fused kernels project the vocabulary's embedding rows once instead of every token's row.
+        if let fused = recurrent as? any FusedLayerBacked, 2 * configuration.vocabularySize < tokens.count {
+            // The fused kernels project the vocabulary's embedding rows once instead of every token's row
+            // (worth it when there are more than twice as many tokens as vocabulary entries).
             let rows = EmbeddedInputRows(tokens: tokens, embedding: FusedBuffer(copying: embedding.weight.value),
                                          vocabularySize: configuration.vocabularySize)
             let result = fused.core.run(embedded, h0: state?.h, c0: state?.c, training: fused.isTraining,
