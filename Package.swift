@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Data flows one way through the targets:
-//   RecurrentCore (Tensor, BLAS, RNG) → RecurrentAutodiff (tape, ops, gradient checker)
+//   CRecurrentKernels (C: packed GEMM/GEMV and gate kernels per instruction set)
+//   → RecurrentCore (Tensor, BLAS, RNG, kernel family) → RecurrentAutodiff (tape, ops, gradient checker)
 //   → RecurrentLayers (Linear, Embedding, RNN/LSTM/GRU, cells) → RecurrentFormats (safetensors,
 //   state dicts, plots) → RecurrentTraining (losses, optimizers, clipping, schedules, text data,
 //   the language-model trainer and its checkpoints)
@@ -26,9 +27,12 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // Our own compute kernels, one family per instruction set (AVX-512, AVX2+FMA, NEON, portable C),
+        // chosen at run time (RecurrentCore/KernelFamily.swift).
+        .target(name: "CRecurrentKernels"),
         .target(
             name: "RecurrentCore",
-            dependencies: [.target(name: "COpenBLAS", condition: .when(platforms: [.linux]))]
+            dependencies: ["CRecurrentKernels", .target(name: "COpenBLAS", condition: .when(platforms: [.linux]))]
         ),
         .target(name: "RecurrentAutodiff", dependencies: ["RecurrentCore"]),
         .target(name: "RecurrentLayers", dependencies: ["RecurrentCore", "RecurrentAutodiff"]),

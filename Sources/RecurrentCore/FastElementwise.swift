@@ -1,9 +1,7 @@
-#if !canImport(Accelerate)
-import COpenBLAS
-#endif
+import CRecurrentKernels
 
-/// AVX-512 elementwise kernels of the fused recurrent layers (Sources/COpenBLAS/recurrent_gates.h).
-/// Callers check `FastGEMM.isEnabled` (same CPU requirement and the same switch to the reference path).
+/// SIMD elementwise kernels of the fused recurrent layers (Sources/CRecurrentKernels, the family of
+/// `KernelFamily.current`). Callers check `FastGEMM.isEnabled` (the same switch to the reference path).
 public enum FastElementwise {
     public enum Function: Int32 { case exp = 0, sigmoid = 1, tanh = 2 }
 
@@ -11,9 +9,7 @@ public enum FastElementwise {
     @inline(__always)
     public static func apply(_ function: Function, _ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>,
                              count: Int) {
-        #if !canImport(Accelerate)
-        recurrent_activation(function.rawValue, source, destination, count)
-        #endif
+        rk_activation(KernelFamily.current.code, function.rawValue, source, destination, count)
     }
 
     /// One batch row of the LSTM forward step without peepholes: `gates` (4H pre-activations, i f g o)
@@ -21,9 +17,7 @@ public enum FastElementwise {
     @inline(__always)
     public static func lstmForwardRow(hiddenSize: Int, gates: UnsafeMutablePointer<Float>, cPrev: UnsafePointer<Float>,
                                       c: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>) {
-        #if !canImport(Accelerate)
-        recurrent_lstm_forward_row(hiddenSize, gates, cPrev, c, h)
-        #endif
+        rk_lstm_forward_row(KernelFamily.current.code, hiddenSize, gates, cPrev, c, h)
     }
 
     /// One batch row of the LSTM backward step without peepholes: from the activations `gates`, c_t,
@@ -33,8 +27,6 @@ public enum FastElementwise {
     public static func lstmBackwardRow(hiddenSize: Int, gates: UnsafePointer<Float>, c: UnsafePointer<Float>,
                                        cPrev: UnsafePointer<Float>, dh: UnsafePointer<Float>, dc: UnsafeMutablePointer<Float>,
                                        dGates: UnsafeMutablePointer<Float>) {
-        #if !canImport(Accelerate)
-        recurrent_lstm_backward_row(hiddenSize, gates, c, cPrev, dh, dc, dGates)
-        #endif
+        rk_lstm_backward_row(KernelFamily.current.code, hiddenSize, gates, c, cPrev, dh, dc, dGates)
     }
 }

@@ -1,13 +1,10 @@
 import Foundation
-#if canImport(Accelerate)
-import Accelerate
-#else
-import COpenBLAS
-#endif
+import CRecurrentKernels
 
-// Matrix products for the recurrent kernels: an AVX-512 packed GEMM (Sources/COpenBLAS/recurrent_sgemm.h)
-// where the CPU has it, split over `ComputeThreads.count` threads by this code (not by the BLAS),
-// and the system BLAS everywhere else. Results equal BLAS's up to the order of the Float additions.
+// Matrix products for the recurrent kernels: our packed GEMM (Sources/CRecurrentKernels, the family of
+// `KernelFamily.current`: AVX-512, AVX2 or NEON), split over `ComputeThreads.count` threads by this
+// code (not by the BLAS), and the system BLAS on the reference family. Results equal BLAS's up to the
+// order of the Float additions.
 
 /// How many threads the compute kernels may use (the fused recurrent layers and `FastGEMM`).
 /// Defaults to the number of active processors.
@@ -39,25 +36,19 @@ private struct UncheckedSendableBox<Value>: @unchecked Sendable {
     init(_ value: Value) { self.value = value }
 }
 
-/// The AVX-512 GEMM and the switch between it and the system BLAS.
+/// The packed GEMM and the switch between it and the system BLAS.
 public enum FastGEMM {
-    /// Whether the CPU supports the AVX-512 kernel (checked once).
-    public static let isSupported: Bool = {
-        #if canImport(Accelerate)
-        return false
-        #else
-        return recurrent_sgemm_available() != 0
-        #endif
-    }()
+    /// Whether the current kernel family has the packed GEMM (every family but `reference`).
+    public static var isSupported: Bool { KernelFamily.current.hasFastKernels }
 
     nonisolated(unsafe) private static var enabled = true
 
-    /// `y (n) = x (k) · op(B) + beta · y`, beta 0 or 1, with the AVX-512 kernel (fast path only):
+    /// `y (n) = x (k) · op(B) + beta · y`, beta 0 or 1, with the SIMD kernel (fast path only):
     /// `B` stored (n × k) when `transposeB` (a weight used as `x · Wᵀ`), else (k × n).
     @inline(__always)
     public static func gemv(transposeB: Bool, n: Int, k: Int, x: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
                             beta: Float, y: UnsafeMutablePointer<Float>) {
-        #if !canImport(Accelerate)
+        let family = KernelFamily.current.code
         // Large weights (beyond L2) are bandwidth-bound: split the outputs over the threads.
         let threads = n * k >= 1 << 18 && n >= 128 ? Swift.min(ComputeThreads.count, 4) : 1
         if threads > 1 {
@@ -66,17 +57,16 @@ public enum FastGEMM {
                 let j0 = t * share, j1 = Swift.min(n, j0 + share)
                 guard j0 < j1 else { return }
                 if transposeB {
-                    recurrent_gemv_rows(j1 - j0, k, b + j0 * ldb, ldb, x, beta, y + j0)
+                    rk_gemv_rows(family, j1 - j0, k, b + j0 * ldb, ldb, x, beta, y + j0)
                 } else {
-                    recurrent_gemv_columns(j1 - j0, k, b + j0, ldb, x, beta, y + j0)
+                    rk_gemv_columns(family, j1 - j0, k, b + j0, ldb, x, beta, y + j0)
                 }
             }
         } else if transposeB {
-            recurrent_gemv_rows(n, k, b, ldb, x, beta, y)
+            rk_gemv_rows(family, n, k, b, ldb, x, beta, y)
         } else {
-            recurrent_gemv_columns(n, k, b, ldb, x, beta, y)
+            rk_gemv_columns(family, n, k, b, ldb, x, beta, y)
         }
-        #endif
     }
 
     /// Whether packing a weight once pays off for `rows` rows multiplied by it in one call (a layer
@@ -118,16 +108,12 @@ public final class PackedMatrix: @unchecked Sendable {
     let storageCount: Int
 
     /// Packs `op(B)`: `B` stored (k × n) with row stride `ldb`, or (n × k) when `transposed`
-    /// (a weight `W` of shape (n, k) used as `x · Wᵀ`).
+    /// (a weight `W` of shape (n, k) used as `x · Wᵀ`). Every family (the reference family included)
+    /// can pack and multiply vectors; matrix products need `FastGEMM.isSupported`.
     public init(transposed: Bool, k: Int, n: Int, b: UnsafePointer<Float>, ldb: Int) {
-        precondition(FastGEMM.isSupported, "PackedMatrix: the AVX-512 kernel is not available on this CPU")
         self.k = k
         self.n = n
-        #if canImport(Accelerate)
-        storageCount = 0
-        storage = .allocate(capacity: 1)
-        #else
-        storageCount = Int(recurrent_sgemm_packed_b_count(k, n))
+        storageCount = Int(rk_packed_count(k, n))
         storage = .allocate(capacity: Swift.max(storageCount, 1))
         // Large weights are packed by both threads, each taking whole 32-column panels.
         let panels = (n + 31) / 32
@@ -137,9 +123,8 @@ public final class PackedMatrix: @unchecked Sendable {
             let p0 = part * panels / threads, p1 = (part + 1) * panels / threads
             guard p0 < p1 else { return }
             let j0 = p0 * 32, columns = Swift.min(n, p1 * 32) - j0
-            recurrent_sgemm_pack_b(transposed ? 1 : 0, k, columns, transposed ? b + j0 * ldb : b + j0, ldb, destination + p0 * k * 32)
+            rk_pack_b(transposed ? 1 : 0, k, columns, transposed ? b + j0 * ldb : b + j0, ldb, destination + p0 * k * 32)
         }
-        #endif
     }
 
     deinit { storage.deallocate() }
@@ -149,9 +134,7 @@ public final class PackedMatrix: @unchecked Sendable {
     @inline(__always)
     public func multiplyUnthreaded(transposeA: Bool = false, m: Int, a: UnsafePointer<Float>, lda: Int, beta: Float,
                                    c: UnsafeMutablePointer<Float>, ldc: Int) {
-        #if !canImport(Accelerate)
-        recurrent_sgemm(transposeA ? 1 : 0, m, n, k, a, lda, storage, beta, c, ldc)
-        #endif
+        rk_sgemm(KernelFamily.current.code, transposeA ? 1 : 0, m, n, k, a, lda, storage, beta, c, ldc)
     }
 
     /// `C (m × n) = op(A) · op(B) + beta · C` split over up to `threads` threads (by column panels
@@ -159,6 +142,7 @@ public final class PackedMatrix: @unchecked Sendable {
     public func multiply(transposeA: Bool, m: Int, a: UnsafePointer<Float>, lda: Int, beta: Float,
                          c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int) {
         precondition(beta == 0 || beta == 1, "PackedMatrix.multiply: beta must be 0 or 1, got \(beta)")
+        precondition(FastGEMM.isSupported, "PackedMatrix.multiply: the reference kernel family has no packed GEMM")
         if m == 0 || n == 0 { return }
         let panels = (n + 31) / 32
         let work = m * n * k
@@ -193,11 +177,11 @@ public final class PackedMatrix: @unchecked Sendable {
     /// `threads` threads.
     public func multiplyVector(_ x: UnsafePointer<Float>, beta: Float, into y: UnsafeMutablePointer<Float>, threads: Int = 1) {
         precondition(beta == 0 || beta == 1, "PackedMatrix.multiplyVector: beta must be 0 or 1, got \(beta)")
-        #if !canImport(Accelerate)
+        let family = KernelFamily.current.code
         let pairs = (n + 63) / 64
         let threads = k * n >= 1 << 18 ? Swift.min(threads, pairs) : 1
         if threads <= 1 {
-            recurrent_gemv_packed(n, k, storage, x, beta, y)
+            rk_gemv_packed(family, n, k, storage, x, beta, y)
             return
         }
         let storage = self.storage, n = self.n, k = self.k
@@ -205,16 +189,13 @@ public final class PackedMatrix: @unchecked Sendable {
             let q0 = t * pairs / threads, q1 = (t + 1) * pairs / threads
             guard q0 < q1 else { return }
             let j0 = q0 * 64, columns = Swift.min(n, q1 * 64) - j0
-            recurrent_gemv_packed(columns, k, storage + q0 * 2 * k * 32, x, beta, y + j0)
+            rk_gemv_packed(family, columns, k, storage + q0 * 2 * k * 32, x, beta, y + j0)
         }
-        #endif
     }
 
     @inline(__always)
     static func kernel(_ transposeA: Bool, _ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int,
                        _ packed: UnsafePointer<Float>, _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-        #if !canImport(Accelerate)
-        recurrent_sgemm(transposeA ? 1 : 0, m, n, k, a, lda, packed, beta, c, ldc)
-        #endif
+        rk_sgemm(KernelFamily.current.code, transposeA ? 1 : 0, m, n, k, a, lda, packed, beta, c, ldc)
     }
 }

@@ -1,15 +1,13 @@
 import Foundation
-#if !canImport(Accelerate)
-import COpenBLAS
-#endif
+import CRecurrentKernels
 
 /// Measurements of the machine itself, against which the kernels' figures are read: the sgemm peak
 /// (the best GFLOP/s of a large matrix product) and the memory read bandwidth by working-set size.
 /// Used by `recurrent bench --peak`; timings take the best of several repetitions.
 public enum MachineProbe {
-    /// GFLOP/s of `C (m × n) = A (m × k) · B (k × n)` on the packed AVX-512 kernel (B packed once,
-    /// outside the timing) split over `threads`, best of `repetitions` timings of at least 50 ms each.
-    /// Returns nil where the kernel is not available.
+    /// GFLOP/s of `C (m × n) = A (m × k) · B (k × n)` on the packed kernel of the current family (B
+    /// packed once, outside the timing) split over `threads`, best of `repetitions` timings of at least
+    /// 50 ms each. Returns nil on the reference family (no packed GEMM).
     public static func packedGEMMGFLOPS(m: Int, n: Int, k: Int, threads: Int, repetitions: Int = 5) -> Double? {
         guard FastGEMM.isSupported else { return nil }
         let a = filled(m * k), b = filled(k * n)
@@ -34,12 +32,8 @@ public enum MachineProbe {
 
     /// GB/s (10⁹ bytes) of reading a buffer of `bytes` bytes again and again, split into `threads`
     /// contiguous shares: the speed of whichever cache level (or memory) holds that working set.
-    /// Returns nil where the AVX-512 probe is not available.
+    /// Read with the current family's widest loads (portable C on the reference family).
     public static func readBandwidthGBps(bytes: Int, threads: Int, repetitions: Int = 5) -> Double? {
-        #if canImport(Accelerate)
-        return nil
-        #else
-        guard FastGEMM.isSupported else { return nil }
         let threads = Swift.max(1, threads)
         let share = Swift.max(64, bytes / 4 / threads / 64 * 64)
         let count = share * threads
@@ -50,13 +44,13 @@ public enum MachineProbe {
         defer { sums.deallocate() }
         // Enough passes per timing that one timing reads at least 256 MiB.
         let passes = Swift.max(1, (256 << 20) / (count * 4))
+        let family = KernelFamily.current.code
         let seconds = bestTime(repetitions) {
             ComputeThreads.run(threads) { t in
-                sums[t] = recurrent_read_sum(buffer + t * share, share, passes)
+                sums[t] = rk_read_sum(family, buffer + t * share, share, passes)
             }
         }
         return Double(count * 4) * Double(passes) / seconds / 1e9
-        #endif
     }
 
     private static func filled(_ count: Int) -> [Float] {

@@ -7,15 +7,14 @@ import RecurrentAutodiff
 ///
 /// - layer 0's input part `W_ih e_v + b` of every token v is a table (V × G) made once, so a step
 ///   of layer 0 reads only `W_hh`;
-/// - every weight is held in the packed panel layout of the AVX-512 kernels, so a matrix–vector
-///   product reads each panel as one stream (`PackedMatrix.multiplyVector`); large matrices are split
-///   over `ComputeThreads`;
+/// - every weight is held in the packed panel layout of the kernels, so a matrix–vector product reads
+///   each panel as one stream (`PackedMatrix.multiplyVector`, on every kernel family); large matrices
+///   are split over `ComputeThreads`;
 /// - the gate arithmetic is the fused layers' own per-row arithmetic on preallocated buffers.
 ///
 /// The stepper copies the parameters when it is made (a snapshot): make a new one after the model's
-/// parameters change. Peephole LSTMs, layers with other options (layer norm, zoneout, reset-before
-/// GRU) and CPUs without AVX-512 run `model(...)` per token instead (same results, with the tape's
-/// overhead).
+/// parameters change. Peephole LSTMs and layers with other options (layer norm, zoneout, reset-before
+/// GRU) run a copy of the model per token instead (same results, with the tape's overhead).
 ///
 /// ```swift
 /// let stepper = LanguageModelStepper(model)
@@ -40,7 +39,8 @@ public final class LanguageModelStepper {
     private var c: [Float]
     private var gates: [Float]
     private var hiddenProduct: [Float]
-    /// The state of the fallback path.
+    /// The fallback path: a copy of the model (so that it too is a snapshot) and its state.
+    private let fallbackModel: LanguageModel?
     private var fallbackState: RecurrentLayerState?
 
     /// A stepper starting from the zero state.
@@ -54,7 +54,7 @@ public final class LanguageModelStepper {
         c = [Float](repeating: 0, count: L * H)
         // The stepper's arithmetic is the plain unidirectional cells'; any other option runs `model(...)`.
         let layer = model.recurrent.configuration
-        let plain = FastGEMM.isEnabled && layer.resetAfter && !layer.layerNorm && layer.zoneout == 0
+        let plain = layer.resetAfter && !layer.layerNorm && layer.zoneout == 0
             && !layer.bidirectional && layer.projSize == 0 && !layer.peephole
         switch configuration.cell {
         case .lstm: kind = plain ? .lstm : nil
@@ -66,7 +66,16 @@ public final class LanguageModelStepper {
         gateWidth = gateCount * H
         gates = [Float](repeating: 0, count: gateWidth)
         hiddenProduct = [Float](repeating: 0, count: gateWidth)
-        guard let kind else { return }
+        guard let kind else {
+            // Same configuration and values: neither step can fail.
+            var rng = RandomGenerator(seed: 0)
+            let copy = try! LanguageModel(configuration, using: &rng)
+            try! copy.loadStateDict(Dictionary(uniqueKeysWithValues: model.stateDict().map { ($0.name, $0.tensor) }))
+            copy.isTraining = false
+            fallbackModel = copy
+            return
+        }
+        fallbackModel = nil
 
         let parameters = Dictionary(uniqueKeysWithValues: model.recurrent.namedParameters.map { ($0.name, $0.parameter.value) })
         for layer in 0..<L {
@@ -130,7 +139,7 @@ public final class LanguageModelStepper {
         precondition(token >= 0 && token < V, "LanguageModelStepper: token \(token) is outside 0..<\(V)")
         guard let kind, let head else {
             let (output, next) = GradientMode.withoutGradients {
-                model([token], batchSize: 1, sequenceLength: 1, state: fallbackState)
+                fallbackModel!([token], batchSize: 1, sequenceLength: 1, state: fallbackState)
             }
             fallbackState = next
             logits = output.value.scalars

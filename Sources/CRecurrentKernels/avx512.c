@@ -1,83 +1,21 @@
-// A small single-precision GEMM for the shapes of recurrent layers, written for AVX-512 (x86_64).
+// The AVX-512 family (x86-64 with AVX-512 F/DQ and FMA): 16 lanes. Compiled for AVX-512 by a
+// per-function target attribute whatever the flags of the target, so it must only run where
+// `rk_family_supported(RK_AVX512)` is true (the dispatcher guarantees it).
 //
-// Why: the system OpenBLAS is often configured (OPENBLAS_CORETYPE) for an older core and then runs
-// an AVX2 kernel on AVX-512 machines; its small-M products (the per-step recurrent GEMM, M = batch)
-// also pay packing and threading costs on every call. This kernel packs the weight matrix once per
-// call of a layer and reuses it for every time step.
-//
-// The functions are `static inline` with a per-function target attribute, so they are compiled for
-// AVX-512 regardless of the flags of the including module; callers must check
-// `recurrent_sgemm_available()` first (a CPUID test) and use BLAS otherwise.
-//
-// Layouts (all row-major):
-//   op(B) is (k × n). Packed B: ceil(n/32) panels, panel p holding columns 32p ..< 32p+32 for all k:
-//   element (kk, j) of panel p at p·k·32 + kk·32 + j, zero-padded past n.
-//   op(A) is (m × k) and read in place (A changes every call; packing it costs more than it saves).
-//   C (m × n, ldc) = beta·C + op(A)·op(B), beta 0 (C not read) or 1.
-#ifndef RECURRENT_SGEMM_H
-#define RECURRENT_SGEMM_H
+// GEMM: the packed op(B) panels of 32 columns (two registers) against up to 12 rows of A at a time
+// (24 accumulators), A read in place (it changes every call; packing it costs more than it saves).
+// Activations: exp by range reduction x = k·ln2 + r, a degree-6 polynomial for e^r (Cephes' expf
+// coefficients) and 2^k built in the exponent bits; the argument clamped to [−87.3, 88.7];
+// sigmoid(x) = 1 / (1 + e^−x), tanh(x) = 1 − 2 / (e^2x + 1): the algorithm and constants of the
+// portable Swift path (SequenceKernels+Activation.swift), so results differ from it only in the last bit.
+#include "kernels_internal.h"
 
-#include <stddef.h>
-
-#if defined(__x86_64__) && defined(__clang__)
+#if defined(__x86_64__)
 #include <immintrin.h>
-#define RSG_X86 1
+
 #define RSG_TARGET __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
-#else
-#define RSG_X86 0
-#endif
-
-#define RSG_NR 32
+#define RSG_NR RK_PANEL
 #define RSG_MR_MAX 12
-
-/// Whether the AVX-512 kernels can run on this CPU.
-static inline int recurrent_sgemm_available(void) {
-#if RSG_X86
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma");
-#else
-    return 0;
-#endif
-}
-
-/// Floats needed by a packed op(B) of (k × n).
-static inline size_t recurrent_sgemm_packed_b_count(long k, long n) {
-    return (size_t)((n + RSG_NR - 1) / RSG_NR) * RSG_NR * (size_t)k;
-}
-
-/// The panel height used for `m` rows: panels as equal as possible, at most RSG_MR_MAX rows.
-static inline long recurrent_sgemm_panel_height(long m) {
-    long panels = (m + RSG_MR_MAX - 1) / RSG_MR_MAX;
-    if (panels < 1) panels = 1;
-    return (m + panels - 1) / panels;
-}
-
-#if RSG_X86
-
-/// Packs op(B) (k × n): B stored (k × n) with row stride ldb, or (n × k) when `transB`.
-static inline RSG_TARGET void recurrent_sgemm_pack_b(int transB, long k, long n, const float *b, long ldb, float *dst) {
-    long panels = (n + RSG_NR - 1) / RSG_NR;
-    for (long p = 0; p < panels; p++) {
-        float *d = dst + p * k * RSG_NR;
-        long j0 = p * RSG_NR, width = n - j0 < RSG_NR ? n - j0 : RSG_NR;
-        if (!transB) {
-            __mmask16 m0 = width >= 16 ? 0xFFFF : (__mmask16)((1u << width) - 1);
-            __mmask16 m1 = width >= 32 ? 0xFFFF : (width <= 16 ? 0 : (__mmask16)((1u << (width - 16)) - 1));
-            for (long kk = 0; kk < k; kk++) {
-                const float *s = b + kk * ldb + j0;
-                _mm512_storeu_ps(d + kk * RSG_NR, _mm512_maskz_loadu_ps(m0, s));
-                _mm512_storeu_ps(d + kk * RSG_NR + 16, _mm512_maskz_loadu_ps(m1, s + 16));
-            }
-        } else {
-            // Column j of op(B) is row j0 + j of the stored (n × k) matrix: a strided gather per column.
-            // Read each stored row once, in order; the writes stay inside this panel (k·128 bytes).
-            for (long j = 0; j < RSG_NR; j++) {
-                const float *source = b + (j0 + j) * ldb;
-                if (j < width) for (long kk = 0; kk < k; kk++) d[kk * RSG_NR + j] = source[kk];
-                else for (long kk = 0; kk < k; kk++) d[kk * RSG_NR + j] = 0.0f;
-            }
-        }
-    }
-}
 
 /// The register-blocked core: an (R × 32) tile of C over `k` steps, R ≤ 12 a compile-time constant
 /// after inlining (the accumulators are named variables, not an array, so they live in registers).
@@ -152,10 +90,10 @@ static inline RSG_TARGET void recurrent_sgemm_tile_rows_dispatch(long mr, long k
 /// k steps lda apart, which the packed-panel tile reads directly with h = lda).
 /// Blocking: rows by up to 96 and k by 256, so that a block of A stays in L2 while each 32 KiB block of
 /// a B panel is reused from L1 across the row tiles.
-static inline RSG_TARGET void recurrent_sgemm(int transA, long m, long n, long k, const float *a, long lda,
+RSG_TARGET void rk_avx512_sgemm(int transA, long m, long n, long k, const float *a, long lda,
                                               const float *packedB, float beta, float *c, long ldc) {
     if (m <= 0 || n <= 0) return;
-    long h = recurrent_sgemm_panel_height(m);
+    long h = rk_panel_height(m, RSG_MR_MAX);
     long panels = (n + RSG_NR - 1) / RSG_NR;
     const long KC = 256;
     const long MC = 8 * h;
@@ -189,7 +127,7 @@ static inline RSG_TARGET void recurrent_sgemm(int transA, long m, long n, long k
 
 /// y (n) = beta·y + W·x for W stored (n × k) row-major with row stride ldw (beta 0 or 1): one row of
 /// a batch-1 product `x · Wᵀ`. Four rows at a time, 16 lanes per row, reduced at the end.
-static inline RSG_TARGET void recurrent_gemv_rows(long n, long k, const float *w, long ldw, const float *x,
+RSG_TARGET void rk_avx512_gemv_rows(long n, long k, const float *w, long ldw, const float *x,
                                                   float beta, float *y) {
     long i = 0;
     for (; i + 4 <= n; i += 4) {
@@ -222,7 +160,7 @@ static inline RSG_TARGET void recurrent_gemv_rows(long n, long k, const float *w
 
 /// y (n) = beta·y + Wᵀ·x for W stored (k × n) row-major with row stride ldw (beta 0 or 1): one row of
 /// a batch-1 product `x · W`. Accumulates rows of W scaled by x, 64 columns at a time.
-static inline RSG_TARGET void recurrent_gemv_columns(long n, long k, const float *w, long ldw, const float *x,
+RSG_TARGET void rk_avx512_gemv_columns(long n, long k, const float *w, long ldw, const float *x,
                                                      float beta, float *y) {
     for (long j = 0; j < n; j += 64) {
         __mmask16 m[4];
@@ -255,7 +193,7 @@ static inline RSG_TARGET void recurrent_gemv_columns(long n, long k, const float
 /// y (n) = beta·y + op(B)ᵀ-row product for batch 1 on a packed op(B) (k × n, see the layout above):
 /// y_j = Σ_kk x_kk · B(kk, j) (beta 0 or 1). Each 32-column panel is one contiguous stream of k·32
 /// floats, read once; two panels at a time keep four independent accumulators.
-static inline RSG_TARGET void recurrent_gemv_packed(long n, long k, const float *packed, const float *x,
+RSG_TARGET void rk_avx512_gemv_packed(long n, long k, const float *packed, const float *x,
                                                     float beta, float *y) {
     long panels = (n + RSG_NR - 1) / RSG_NR;
     for (long p = 0; p < panels; p += 2) {
@@ -285,7 +223,7 @@ static inline RSG_TARGET void recurrent_gemv_packed(long n, long k, const float 
 
 /// The sum of `n` floats (n a multiple of 64, `p` 64-byte aligned) read `passes` times, with four
 /// independent AVX-512 accumulators: a memory read-bandwidth probe for `recurrent bench --peak`.
-static inline RSG_TARGET float recurrent_read_sum(const float *p, long n, long passes) {
+RSG_TARGET float rk_avx512_read_sum(const float *p, long n, long passes) {
     __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
     for (long pass = 0; pass < passes; pass++) {
         __asm__ volatile("" ::: "memory");  // every pass really reads the buffer
@@ -299,15 +237,93 @@ static inline RSG_TARGET float recurrent_read_sum(const float *p, long n, long p
     return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
 }
 
-#else
+static inline __attribute__((always_inline)) RSG_TARGET __m512 recurrent_exp16(__m512 x) {
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.7f));
+    const __m512 magic = _mm512_set1_ps(12582912.0f);
+    __m512 k = _mm512_sub_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504f), magic), magic);
+    __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fmadd_ps(k, _mm512_set1_ps(2.1219444e-4f), r);
+    __m512 p = _mm512_set1_ps(1.98756915e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.39819995e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.16657959e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.66666655e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.00000012e-1f));
+    __m512 y = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
+    __m512i bits = _mm512_slli_epi32(_mm512_castps_si512(_mm512_add_ps(k, _mm512_set1_ps(8388735.0f))), 23);
+    return _mm512_mul_ps(y, _mm512_castsi512_ps(bits));
+}
 
-static inline void recurrent_sgemm_pack_b(int transB, long k, long n, const float *b, long ldb, float *dst) {}
-static inline void recurrent_gemv_rows(long n, long k, const float *w, long ldw, const float *x, float beta, float *y) {}
-static inline void recurrent_gemv_columns(long n, long k, const float *w, long ldw, const float *x, float beta, float *y) {}
-static inline float recurrent_read_sum(const float *p, long n, long passes) { return 0.0f; }
-static inline void recurrent_gemv_packed(long n, long k, const float *packed, const float *x, float beta, float *y) {}
-static inline void recurrent_sgemm(int transA, long m, long n, long k, const float *a, long lda, const float *packedB,
-                                   float beta, float *c, long ldc) {}
+static inline __attribute__((always_inline)) RSG_TARGET __m512 recurrent_sigmoid16(__m512 x) {
+    __m512 one = _mm512_set1_ps(1.0f);
+    return _mm512_div_ps(one, _mm512_add_ps(one, recurrent_exp16(_mm512_sub_ps(_mm512_setzero_ps(), x))));
+}
 
-#endif
+static inline __attribute__((always_inline)) RSG_TARGET __m512 recurrent_tanh16(__m512 x) {
+    __m512 one = _mm512_set1_ps(1.0f);
+    __m512 e = recurrent_exp16(_mm512_add_ps(x, x));
+    return _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, one)));
+}
+
+#define RG_MASK(n, j) ((n) - (j) >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << ((n) - (j))) - 1))
+
+/// kind 0: exp, 1: sigmoid, 2: tanh, over `count` floats (source and destination may alias).
+RSG_TARGET void rk_avx512_activation(int kind, const float *source, float *destination, long count) {
+    for (long j = 0; j < count; j += 16) {
+        __mmask16 m = RG_MASK(count, j);
+        __m512 x = _mm512_maskz_loadu_ps(m, source + j);
+        __m512 y = kind == 0 ? recurrent_exp16(x) : kind == 1 ? recurrent_sigmoid16(x) : recurrent_tanh16(x);
+        _mm512_mask_storeu_ps(destination + j, m, y);
+    }
+}
+
+/// One batch row of the LSTM forward step (no peepholes): `gates` (4H, order i, f, g, o) holds the
+/// pre-activations and receives the activations; writes c_t = f·c_{t−1} + i·g and h_t = o·tanh(c_t).
+RSG_TARGET void rk_avx512_lstm_forward_row(long H, float *gates, const float *cPrev, float *c, float *h) {
+    for (long j = 0; j < H; j += 16) {
+        __mmask16 m = RG_MASK(H, j);
+        __m512 i = recurrent_sigmoid16(_mm512_maskz_loadu_ps(m, gates + j));
+        __m512 f = recurrent_sigmoid16(_mm512_maskz_loadu_ps(m, gates + H + j));
+        __m512 g = recurrent_tanh16(_mm512_maskz_loadu_ps(m, gates + 2 * H + j));
+        __m512 o = recurrent_sigmoid16(_mm512_maskz_loadu_ps(m, gates + 3 * H + j));
+        __m512 cp = _mm512_maskz_loadu_ps(m, cPrev + j);
+        __m512 cn = _mm512_add_ps(_mm512_mul_ps(f, cp), _mm512_mul_ps(i, g));
+        _mm512_mask_storeu_ps(gates + j, m, i);
+        _mm512_mask_storeu_ps(gates + H + j, m, f);
+        _mm512_mask_storeu_ps(gates + 2 * H + j, m, g);
+        _mm512_mask_storeu_ps(gates + 3 * H + j, m, o);
+        _mm512_mask_storeu_ps(c + j, m, cn);
+        _mm512_mask_storeu_ps(h + j, m, _mm512_mul_ps(recurrent_tanh16(cn), o));
+    }
+}
+
+/// One batch row of the LSTM backward step (no peepholes). Reads the activations `gates` (i, f, g, o),
+/// c_t, c_{t−1} and dh (the gradient of h_t); `dc` holds the gradient of c_t on entry and of c_{t−1}
+/// on return; writes the pre-activation gradients `dGates` (4H).
+RSG_TARGET void rk_avx512_lstm_backward_row(long H, const float *gates, const float *c, const float *cPrev,
+                                                          const float *dh, float *dc, float *dGates) {
+    __m512 one = _mm512_set1_ps(1.0f);
+    for (long j = 0; j < H; j += 16) {
+        __mmask16 m = RG_MASK(H, j);
+        __m512 i = _mm512_maskz_loadu_ps(m, gates + j);
+        __m512 f = _mm512_maskz_loadu_ps(m, gates + H + j);
+        __m512 g = _mm512_maskz_loadu_ps(m, gates + 2 * H + j);
+        __m512 o = _mm512_maskz_loadu_ps(m, gates + 3 * H + j);
+        __m512 tc = recurrent_tanh16(_mm512_maskz_loadu_ps(m, c + j));
+        __m512 dhj = _mm512_maskz_loadu_ps(m, dh + j);
+        __m512 cp = _mm512_maskz_loadu_ps(m, cPrev + j);
+        __m512 dO = _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(dhj, tc), o), _mm512_sub_ps(one, o));
+        __m512 dcj = _mm512_add_ps(_mm512_maskz_loadu_ps(m, dc + j),
+                                   _mm512_mul_ps(_mm512_mul_ps(dhj, o), _mm512_sub_ps(one, _mm512_mul_ps(tc, tc))));
+        __m512 di = _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(dcj, g), i), _mm512_sub_ps(one, i));
+        __m512 df = _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(dcj, cp), f), _mm512_sub_ps(one, f));
+        __m512 dg = _mm512_mul_ps(_mm512_mul_ps(dcj, i), _mm512_sub_ps(one, _mm512_mul_ps(g, g)));
+        _mm512_mask_storeu_ps(dGates + j, m, di);
+        _mm512_mask_storeu_ps(dGates + H + j, m, df);
+        _mm512_mask_storeu_ps(dGates + 2 * H + j, m, dg);
+        _mm512_mask_storeu_ps(dGates + 3 * H + j, m, dO);
+        _mm512_mask_storeu_ps(dc + j, m, _mm512_mul_ps(dcj, f));
+    }
+}
+
 #endif

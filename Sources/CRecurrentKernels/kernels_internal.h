@@ -1,0 +1,53 @@
+// Declarations shared by the family files and the dispatcher (not part of the public interface).
+#ifndef RECURRENT_KERNELS_INTERNAL_H
+#define RECURRENT_KERNELS_INTERNAL_H
+
+#include "include/recurrent_kernels.h"
+
+// Every SIMD family F defines these (in F.c, and the reduced-precision products in F_lowp.c).
+#define RK_FAMILY_DECLARATIONS(F) \
+    void rk_##F##_sgemm(int transA, long m, long n, long k, const float *a, long lda, const float *packedB, \
+                        float beta, float *c, long ldc); \
+    void rk_##F##_gemv_packed(long n, long k, const float *packed, const float *x, float beta, float *y); \
+    void rk_##F##_gemv_rows(long n, long k, const float *w, long ldw, const float *x, float beta, float *y); \
+    void rk_##F##_gemv_columns(long n, long k, const float *w, long ldw, const float *x, float beta, float *y); \
+    void rk_##F##_activation(int kind, const float *source, float *destination, long count); \
+    void rk_##F##_lstm_forward_row(long H, float *gates, const float *cPrev, float *c, float *h); \
+    void rk_##F##_lstm_backward_row(long H, const float *gates, const float *c, const float *cPrev, \
+                                    const float *dh, float *dc, float *dGates); \
+    float rk_##F##_read_sum(const float *p, long n, long passes); \
+    void rk_##F##_gemv_packed_bf16(long n, long k, const uint16_t *packed, const float *x, float beta, float *y); \
+    void rk_##F##_gemv_packed_int8(long n, long k, const int8_t *packed, const float *scales, const float *x, \
+                                   float beta, float *y);
+
+#if defined(__x86_64__)
+RK_FAMILY_DECLARATIONS(avx2)
+RK_FAMILY_DECLARATIONS(avx512)
+#endif
+#if defined(__aarch64__)
+RK_FAMILY_DECLARATIONS(neon)
+#endif
+
+// The portable family: batch-1 products and the bandwidth probe only.
+void rk_reference_gemv_packed(long n, long k, const float *packed, const float *x, float beta, float *y);
+void rk_reference_gemv_packed_bf16(long n, long k, const uint16_t *packed, const float *x, float beta, float *y);
+void rk_reference_gemv_packed_int8(long n, long k, const int8_t *packed, const float *scales, const float *x,
+                                   float beta, float *y);
+float rk_reference_read_sum(const float *p, long n, long passes);
+
+/// The panel height used for `m` rows with at most `maxRows` rows per register tile: panels as equal
+/// as possible.
+static inline long rk_panel_height(long m, long maxRows) {
+    long panels = (m + maxRows - 1) / maxRows;
+    if (panels < 1) panels = 1;
+    return (m + panels - 1) / panels;
+}
+
+/// bfloat16 bits → float (exact).
+static inline float rk_bf16_to_float(uint16_t v) {
+    union { uint32_t u; float f; } x;
+    x.u = (uint32_t)v << 16;
+    return x.f;
+}
+
+#endif

@@ -1,0 +1,137 @@
+// Packing (shared by every family) and the portable family: plain C, no intrinsics.
+#include "kernels_internal.h"
+#include <math.h>
+
+size_t rk_packed_count(long k, long n) {
+    return (size_t)((n + RK_PANEL - 1) / RK_PANEL) * RK_PANEL * (size_t)k;
+}
+
+/// Element (kk, j) of op(B).
+static inline float rk_op_b(int transB, const float *b, long ldb, long kk, long j) {
+    return transB ? b[j * ldb + kk] : b[kk * ldb + j];
+}
+
+void rk_pack_b(int transB, long k, long n, const float *b, long ldb, float *dst) {
+    long panels = (n + RK_PANEL - 1) / RK_PANEL;
+    for (long p = 0; p < panels; p++) {
+        float *d = dst + p * k * RK_PANEL;
+        long j0 = p * RK_PANEL, width = n - j0 < RK_PANEL ? n - j0 : RK_PANEL;
+        if (!transB) {
+            for (long kk = 0; kk < k; kk++) {
+                const float *s = b + kk * ldb + j0;
+                float *row = d + kk * RK_PANEL;
+                for (long j = 0; j < width; j++) row[j] = s[j];
+                for (long j = width; j < RK_PANEL; j++) row[j] = 0.0f;
+            }
+        } else {
+            // Column j of op(B) is row j0 + j of the stored (n × k) matrix: read each stored row once, in
+            // order; the writes stay inside this panel.
+            for (long j = 0; j < RK_PANEL; j++) {
+                const float *source = b + (j0 + j) * ldb;
+                if (j < width) for (long kk = 0; kk < k; kk++) d[kk * RK_PANEL + j] = source[kk];
+                else for (long kk = 0; kk < k; kk++) d[kk * RK_PANEL + j] = 0.0f;
+            }
+        }
+    }
+}
+
+/// Float → bfloat16 bits, rounding to nearest even (NaN kept a quiet NaN).
+static inline uint16_t rk_float_to_bf16(float value) {
+    union { float f; uint32_t u; } x = { value };
+    if ((x.u & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)((x.u >> 16) | 0x40u);
+    uint32_t rounding = 0x7FFFu + ((x.u >> 16) & 1u);
+    return (uint16_t)((x.u + rounding) >> 16);
+}
+
+void rk_pack_b_bf16(int transB, long k, long n, const float *b, long ldb, uint16_t *dst) {
+    long panels = (n + RK_PANEL - 1) / RK_PANEL;
+    for (long p = 0; p < panels; p++) {
+        uint16_t *d = dst + p * k * RK_PANEL;
+        long j0 = p * RK_PANEL, width = n - j0 < RK_PANEL ? n - j0 : RK_PANEL;
+        for (long kk = 0; kk < k; kk++)
+            for (long j = 0; j < RK_PANEL; j++)
+                d[kk * RK_PANEL + j] = j < width ? rk_float_to_bf16(rk_op_b(transB, b, ldb, kk, j0 + j)) : 0;
+    }
+}
+
+void rk_pack_b_int8(int transB, long k, long n, const float *b, long ldb, int8_t *dst, float *scales) {
+    long panels = (n + RK_PANEL - 1) / RK_PANEL;
+    for (long p = 0; p < panels; p++) {
+        int8_t *d = dst + p * k * RK_PANEL;
+        long j0 = p * RK_PANEL, width = n - j0 < RK_PANEL ? n - j0 : RK_PANEL;
+        for (long j = 0; j < RK_PANEL; j++) {
+            float largest = 0.0f;
+            if (j < width) for (long kk = 0; kk < k; kk++) {
+                float v = fabsf(rk_op_b(transB, b, ldb, kk, j0 + j));
+                if (v > largest) largest = v;
+            }
+            float scale = largest > 0.0f ? largest / 127.0f : 0.0f;
+            scales[j0 + j] = scale;
+            for (long kk = 0; kk < k; kk++) {
+                float q = scale > 0.0f && j < width ? nearbyintf(rk_op_b(transB, b, ldb, kk, j0 + j) / scale) : 0.0f;
+                if (q > 127.0f) q = 127.0f;
+                if (q < -127.0f) q = -127.0f;
+                d[kk * RK_PANEL + j] = (int8_t)q;
+            }
+        }
+    }
+}
+
+void rk_reference_gemv_packed(long n, long k, const float *packed, const float *x, float beta, float *y) {
+    long panels = (n + RK_PANEL - 1) / RK_PANEL;
+    for (long p = 0; p < panels; p++) {
+        const float *panel = packed + p * k * RK_PANEL;
+        float acc[RK_PANEL] = {0};
+        for (long kk = 0; kk < k; kk++) {
+            float xv = x[kk];
+            const float *row = panel + kk * RK_PANEL;
+            for (int j = 0; j < RK_PANEL; j++) acc[j] += xv * row[j];
+        }
+        long j0 = p * RK_PANEL, width = n - j0 < RK_PANEL ? n - j0 : RK_PANEL;
+        for (long j = 0; j < width; j++) y[j0 + j] = beta != 0.0f ? y[j0 + j] + acc[j] : acc[j];
+    }
+}
+
+void rk_reference_gemv_packed_bf16(long n, long k, const uint16_t *packed, const float *x, float beta, float *y) {
+    long panels = (n + RK_PANEL - 1) / RK_PANEL;
+    for (long p = 0; p < panels; p++) {
+        const uint16_t *panel = packed + p * k * RK_PANEL;
+        float acc[RK_PANEL] = {0};
+        for (long kk = 0; kk < k; kk++) {
+            float xv = x[kk];
+            const uint16_t *row = panel + kk * RK_PANEL;
+            for (int j = 0; j < RK_PANEL; j++) acc[j] += xv * rk_bf16_to_float(row[j]);
+        }
+        long j0 = p * RK_PANEL, width = n - j0 < RK_PANEL ? n - j0 : RK_PANEL;
+        for (long j = 0; j < width; j++) y[j0 + j] = beta != 0.0f ? y[j0 + j] + acc[j] : acc[j];
+    }
+}
+
+void rk_reference_gemv_packed_int8(long n, long k, const int8_t *packed, const float *scales, const float *x,
+                                   float beta, float *y) {
+    long panels = (n + RK_PANEL - 1) / RK_PANEL;
+    for (long p = 0; p < panels; p++) {
+        const int8_t *panel = packed + p * k * RK_PANEL;
+        float acc[RK_PANEL] = {0};
+        for (long kk = 0; kk < k; kk++) {
+            float xv = x[kk];
+            const int8_t *row = panel + kk * RK_PANEL;
+            for (int j = 0; j < RK_PANEL; j++) acc[j] += xv * (float)row[j];
+        }
+        long j0 = p * RK_PANEL, width = n - j0 < RK_PANEL ? n - j0 : RK_PANEL;
+        for (long j = 0; j < width; j++) {
+            float v = acc[j] * scales[j0 + j];
+            y[j0 + j] = beta != 0.0f ? y[j0 + j] + v : v;
+        }
+    }
+}
+
+float rk_reference_read_sum(const float *p, long n, long passes) {
+    float s[8] = {0};
+    for (long pass = 0; pass < passes; pass++) {
+        __asm__ volatile("" ::: "memory");  // every pass really reads the buffer
+        for (long i = 0; i + 8 <= n; i += 8)
+            for (int q = 0; q < 8; q++) s[q] += p[i + q];
+    }
+    return s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7];
+}
