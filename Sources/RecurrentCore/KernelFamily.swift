@@ -62,4 +62,12 @@ public enum KernelFamily: String, CaseIterable, Sendable {
             selected = newValue
         }
     }
+
+    /// Runs `body` with `family` as the current family, then restores the previous one.
+    public static func with<Result>(_ family: KernelFamily, _ body: () throws -> Result) rethrows -> Result {
+        let saved = current
+        current = family
+        defer { current = saved }
+        return try body()
+    }
 }
