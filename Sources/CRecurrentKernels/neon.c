@@ -100,17 +100,20 @@ void rn_tile_rows(const long R, long k, const float *a, long lda, const float *p
         if (R > 3) v3 = vld1q_f32(a3 + kk);
         if (R > 4) v4 = vld1q_f32(a4 + kk);
         if (R > 5) v5 = vld1q_f32(a5 + kk);
-#define RN_LANE_STEP(lane) { \
-        const float *bk = pb + (kk + lane) * RN_NR; \
-        float32x4_t b0 = vld1q_f32(bk), b1 = vld1q_f32(bk + 4), b2 = vld1q_f32(bk + 8), b3 = vld1q_f32(bk + 12); \
-        RN_FMA_LANE(0, v0, lane) \
-        if (R > 1) RN_FMA_LANE(1, v1, lane) \
-        if (R > 2) RN_FMA_LANE(2, v2, lane) \
-        if (R > 3) RN_FMA_LANE(3, v3, lane) \
-        if (R > 4) RN_FMA_LANE(4, v4, lane) \
-        if (R > 5) RN_FMA_LANE(5, v5, lane) }
+        // One B vector at a time against every row: 24 accumulators, 6 A vectors and the B vector
+        // in flight fit the 32 registers.
+#define RN_LANE_COLUMN(lane, q) { \
+        float32x4_t b = vld1q_f32(pb + (kk + lane) * RN_NR + 4 * q); \
+        c0##q = vfmaq_laneq_f32(c0##q, b, v0, lane); \
+        if (R > 1) c1##q = vfmaq_laneq_f32(c1##q, b, v1, lane); \
+        if (R > 2) c2##q = vfmaq_laneq_f32(c2##q, b, v2, lane); \
+        if (R > 3) c3##q = vfmaq_laneq_f32(c3##q, b, v3, lane); \
+        if (R > 4) c4##q = vfmaq_laneq_f32(c4##q, b, v4, lane); \
+        if (R > 5) c5##q = vfmaq_laneq_f32(c5##q, b, v5, lane); }
+#define RN_LANE_STEP(lane) RN_LANE_COLUMN(lane, 0) RN_LANE_COLUMN(lane, 1) RN_LANE_COLUMN(lane, 2) RN_LANE_COLUMN(lane, 3)
         RN_LANE_STEP(0) RN_LANE_STEP(1) RN_LANE_STEP(2) RN_LANE_STEP(3)
 #undef RN_LANE_STEP
+#undef RN_LANE_COLUMN
     }
     for (; kk < k; kk++) {
         const float *bk = pb + kk * RN_NR;
