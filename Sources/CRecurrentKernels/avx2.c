@@ -6,7 +6,7 @@
 // a register tile is up to 6 rows × 16 columns (12 accumulators, two B registers, one broadcast of A).
 // Activations: the algorithm and constants of the AVX-512 family and of the portable Swift path
 // (range reduction, Cephes' expf polynomial, 2^k in the exponent bits, argument clamped to
-// [−87.3, 88.7]; sigmoid = 1/(1 + e^−x), tanh = 1 − 2/(e^2x + 1)).
+// [−87.3, 88.37]; sigmoid = 1/(1 + e^−x), tanh = 1 − 2/(e^2x + 1)).
 #include "kernels_internal.h"
 
 #if defined(__x86_64__)
@@ -269,7 +269,7 @@ R2_TARGET float rk_avx2_read_sum(const float *p, long n, long passes) {
 // MARK: - Activations and gates
 
 static inline __attribute__((always_inline)) R2_TARGET __m256 r2_exp8(__m256 x) {
-    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.7f));
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.37f));
     const __m256 magic = _mm256_set1_ps(12582912.0f);
     __m256 k = _mm256_sub_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504f), magic), magic);
     __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0.693359375f), x);
@@ -287,7 +287,9 @@ static inline __attribute__((always_inline)) R2_TARGET __m256 r2_exp8(__m256 x) 
 
 static inline __attribute__((always_inline)) R2_TARGET __m256 r2_sigmoid8(__m256 x) {
     __m256 one = _mm256_set1_ps(1.0f);
-    return _mm256_div_ps(one, _mm256_add_ps(one, r2_exp8(_mm256_sub_ps(_mm256_setzero_ps(), x))));
+    __m256 s = _mm256_div_ps(one, _mm256_add_ps(one, r2_exp8(_mm256_sub_ps(_mm256_setzero_ps(), x))));
+    // Below the smallest normal Float (x < −87.3) the result is 0: no subnormal gates.
+    return _mm256_and_ps(s, _mm256_cmp_ps(s, _mm256_set1_ps(1.17549435e-38f), _CMP_GE_OQ));
 }
 
 static inline __attribute__((always_inline)) R2_TARGET __m256 r2_tanh8(__m256 x) {

@@ -5,7 +5,7 @@
 // GEMM: the packed op(B) panels of 32 columns (two registers) against up to 12 rows of A at a time
 // (24 accumulators), A read in place (it changes every call; packing it costs more than it saves).
 // Activations: exp by range reduction x = k·ln2 + r, a degree-6 polynomial for e^r (Cephes' expf
-// coefficients) and 2^k built in the exponent bits; the argument clamped to [−87.3, 88.7];
+// coefficients) and 2^k built in the exponent bits; the argument clamped to [−87.3, 88.37];
 // sigmoid(x) = 1 / (1 + e^−x), tanh(x) = 1 − 2 / (e^2x + 1): the algorithm and constants of the
 // portable Swift path (SequenceKernels+Activation.swift), so results differ from it only in the last bit.
 #include "kernels_internal.h"
@@ -238,7 +238,7 @@ RSG_TARGET float rk_avx512_read_sum(const float *p, long n, long passes) {
 }
 
 static inline __attribute__((always_inline)) RSG_TARGET __m512 recurrent_exp16(__m512 x) {
-    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.7f));
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.37f));
     const __m512 magic = _mm512_set1_ps(12582912.0f);
     __m512 k = _mm512_sub_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504f), magic), magic);
     __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(0.693359375f), x);
@@ -256,7 +256,9 @@ static inline __attribute__((always_inline)) RSG_TARGET __m512 recurrent_exp16(_
 
 static inline __attribute__((always_inline)) RSG_TARGET __m512 recurrent_sigmoid16(__m512 x) {
     __m512 one = _mm512_set1_ps(1.0f);
-    return _mm512_div_ps(one, _mm512_add_ps(one, recurrent_exp16(_mm512_sub_ps(_mm512_setzero_ps(), x))));
+    __m512 s = _mm512_div_ps(one, _mm512_add_ps(one, recurrent_exp16(_mm512_sub_ps(_mm512_setzero_ps(), x))));
+    // Below the smallest normal Float (x < −87.3) the result is 0: no subnormal gates.
+    return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(s, _mm512_set1_ps(1.17549435e-38f), _CMP_GE_OQ), s);
 }
 
 static inline __attribute__((always_inline)) RSG_TARGET __m512 recurrent_tanh16(__m512 x) {

@@ -11,7 +11,8 @@ int rk_family_supported(int family) {
 #if defined(__x86_64__)
     case RK_AVX2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     case RK_AVX512:
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma");
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")
+            && __builtin_cpu_supports("fma");
 #endif
 #if defined(__aarch64__)
     case RK_NEON: return 1;  // Advanced SIMD is part of every arm64 CPU
@@ -97,6 +98,7 @@ float rk_read_sum(int family, const float *p, long n, long passes) {
     switch (family) {
     RK_X86_RETURN_CASES(read_sum(p, n, passes))
     RK_ARM_RETURN_CASES(read_sum(p, n, passes))
-    default: return rk_reference_read_sum(p, n, passes);
+    case RK_REFERENCE: return rk_reference_read_sum(p, n, passes);
+    default: rk_unavailable("read_sum", family); return 0.0f;
     }
 }

@@ -6,7 +6,7 @@
 // against up to 6 rows of A at a time (24 accumulators), A read in place; the k steps of every
 // element are added in the same order as in avx512.c (ascending k within a block of 256, then into C).
 // Activations: exp by range reduction x = k·ln2 + r, a degree-6 polynomial for e^r (Cephes' expf
-// coefficients) and 2^k built in the exponent bits; the argument clamped to [−87.3, 88.7];
+// coefficients) and 2^k built in the exponent bits; the argument clamped to [−87.3, 88.37];
 // sigmoid(x) = 1 / (1 + e^−x), tanh(x) = 1 − 2 / (e^2x + 1), with true divisions.
 // Tails (sizes not a multiple of 4) go through small zero-padded buffers or scalar code: no load or
 // store ever leaves the caller's arrays.
@@ -339,7 +339,7 @@ float rk_neon_read_sum(const float *p, long n, long passes) {
 /// e^x on four lanes: the algorithm and constants of avx512.c's recurrent_exp16. The clamp uses the
 /// "number" min/max so that a NaN argument behaves as on x86 (the bound is taken).
 static inline __attribute__((always_inline)) float32x4_t rn_exp4(float32x4_t x) {
-    x = vminnmq_f32(vmaxnmq_f32(x, vdupq_n_f32(-87.3f)), vdupq_n_f32(88.7f));
+    x = vminnmq_f32(vmaxnmq_f32(x, vdupq_n_f32(-87.3f)), vdupq_n_f32(88.37f));
     const float32x4_t magic = vdupq_n_f32(12582912.0f);
     float32x4_t k = vsubq_f32(vfmaq_f32(magic, x, vdupq_n_f32(1.44269504f)), magic);
     float32x4_t r = vfmsq_f32(x, k, vdupq_n_f32(0.693359375f));
@@ -357,7 +357,9 @@ static inline __attribute__((always_inline)) float32x4_t rn_exp4(float32x4_t x) 
 
 static inline __attribute__((always_inline)) float32x4_t rn_sigmoid4(float32x4_t x) {
     float32x4_t one = vdupq_n_f32(1.0f);
-    return vdivq_f32(one, vaddq_f32(one, rn_exp4(vnegq_f32(x))));
+    float32x4_t s = vdivq_f32(one, vaddq_f32(one, rn_exp4(vnegq_f32(x))));
+    // Below the smallest normal Float (x < −87.3) the result is 0: no subnormal gates.
+    return vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(s), vcgeq_f32(s, vdupq_n_f32(1.17549435e-38f))));
 }
 
 static inline __attribute__((always_inline)) float32x4_t rn_tanh4(float32x4_t x) {

@@ -27,9 +27,12 @@ void rk_pack_b(int transB, long k, long n, const float *b, long ldb, float *dst)
             // Column j of op(B) is row j0 + j of the stored (n × k) matrix: read each stored row once, in
             // order; the writes stay inside this panel.
             for (long j = 0; j < RK_PANEL; j++) {
-                const float *source = b + (j0 + j) * ldb;
-                if (j < width) for (long kk = 0; kk < k; kk++) d[kk * RK_PANEL + j] = source[kk];
-                else for (long kk = 0; kk < k; kk++) d[kk * RK_PANEL + j] = 0.0f;
+                if (j < width) {
+                    const float *source = b + (j0 + j) * ldb;
+                    for (long kk = 0; kk < k; kk++) d[kk * RK_PANEL + j] = source[kk];
+                } else {
+                    for (long kk = 0; kk < k; kk++) d[kk * RK_PANEL + j] = 0.0f;
+                }
             }
         }
     }

@@ -56,7 +56,7 @@ void rk_gemv_columns(int family, long n, long k, const float *w, long ldw, const
 
 /// kind 0: exp, 1: sigmoid, 2: tanh, over `count` floats (source and destination may alias). Exp by
 /// range reduction and a degree-6 polynomial (the constants of RecurrentLayers' fastExp), argument
-/// clamped to [−87.3, 88.7]; sigmoid = 1/(1 + e^−x), tanh = 1 − 2/(e^2x + 1). Not for RK_REFERENCE.
+/// clamped to [−87.3, 88.37]; sigmoid = 1/(1 + e^−x) (0 below the smallest normal Float), tanh = 1 − 2/(e^2x + 1). Not for RK_REFERENCE.
 void rk_activation(int family, int kind, const float *source, float *destination, long count);
 
 /// One batch row of the LSTM forward step (no peepholes): `gates` (4H, order i, f, g, o) holds the

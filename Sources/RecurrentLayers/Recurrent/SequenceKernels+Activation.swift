@@ -6,7 +6,7 @@ import RecurrentCore
 // exp: range reduction x = k·ln2 + r with |r| ≤ ln2/2 (ln2 split into a high part exact in Float and
 // a low correction), a degree-6 polynomial for e^r (Cephes' expf coefficients, relative error about
 // 1e-7 on the reduced range) and 2^k assembled in the exponent bits. The argument is clamped to
-// [-87.3, 88.7], so results stay finite and normal.
+// [-87.3, 88.37], so results stay finite and normal (88.37 keeps k ≤ 127; e^88.37 ≈ 2.4e38).
 // sigmoid(x) = 1 / (1 + e^−x); tanh(x) = 1 − 2 / (e^2x + 1). Both saturate exactly at their limits and
 // carry an absolute error of a few Float ulps of 1 (tested against Foundation in FusedLayerTests:
 // below 5e-7 on [−20, 20]); near 0 tanh keeps that absolute (not relative) accuracy, which is what a
@@ -18,7 +18,7 @@ import RecurrentCore
 
 @inline(__always)
 func fastExp(_ x: Float) -> Float {
-    let x = Swift.min(Swift.max(x, -87.3), 88.7)
+    let x = Swift.min(Swift.max(x, -87.3), 88.37)
     // k = round(x / ln2) by the 1.5·2^23 trick (exact for |k| < 2^22).
     let k = (x * 1.442_695_04 + 12_582_912) - 12_582_912
     let r = x - k * 0.693_359_375 + k * 2.121_944_4e-4
@@ -34,7 +34,11 @@ func fastExp(_ x: Float) -> Float {
 }
 
 @inline(__always)
-func fastSigmoid(_ x: Float) -> Float { 1 / (1 + fastExp(-x)) }
+func fastSigmoid(_ x: Float) -> Float {
+    // Below the smallest normal Float (x < −87.3) the result is 0: no subnormal gates.
+    let s = 1 / (1 + fastExp(-x))
+    return s >= .leastNormalMagnitude ? s : 0
+}
 
 @inline(__always)
 func fastTanh(_ x: Float) -> Float { 1 - 2 / (fastExp(x + x) + 1) }
@@ -44,7 +48,7 @@ func fastTanh(_ x: Float) -> Float { 1 - 2 / (fastExp(x + x) + 1) }
 /// `FastElementwise`; otherwise these portable loops run.
 /// `source` and `destination` may be the same pointer.
 public enum VectorizedActivation {
-    /// `destination[i] = e^source[i]` for `i < count` (arguments clamped to [−87.3, 88.7]).
+    /// `destination[i] = e^source[i]` for `i < count` (arguments clamped to [−87.3, 88.37]: e^88.37 ≈ 2.4e38 is the largest power the 2^k construction reaches, k ≤ 127).
     public static func exp(_ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>, count: Int) {
         if FastGEMM.isEnabled { return FastElementwise.apply(.exp, source, destination, count: count) }
         for i in 0..<count { destination[i] = fastExp(source[i]) }
