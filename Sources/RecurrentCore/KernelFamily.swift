@@ -50,11 +50,19 @@ public enum KernelFamily: String, CaseIterable, Sendable {
     }
 
     nonisolated(unsafe) private static var selected: KernelFamily = {
-        do { return try fromEnvironment() } catch { fatalError(error.localizedDescription) }
+        do {
+            return try fromEnvironment()
+        } catch {
+            // A library cannot stop its host program over an environment variable: say so and go on.
+            FileHandle.standardError.write(Data("warning: \(error.localizedDescription); using \(best.rawValue)\n".utf8))
+            return best
+        }
     }()
 
-    /// The family the kernels use: `fromEnvironment()` at start. Setting it (for example in a test
-    /// that compares the families) takes effect for the next kernel call; it must be supported.
+    /// The family the kernels use: `fromEnvironment()` at start (with a warning on standard error and
+    /// `best` when the variable names no family this CPU supports; the `recurrent` command stops
+    /// with an error instead). Setting it (for example in a test that compares the families) takes
+    /// effect for the next kernel call; it must be supported.
     public static var current: KernelFamily {
         get { selected }
         set {

@@ -28,10 +28,13 @@ class BinaryTestCase: XCTestCase {
     }
 
     @discardableResult
-    func run(_ arguments: [String]) throws -> Result {
+    func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = Self.binary
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.currentDirectoryURL = scratch
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
@@ -46,8 +49,9 @@ class BinaryTestCase: XCTestCase {
 
     /// Asserts a failure with exactly one `error:` line on stderr that contains `fragment` (any case)
     /// and no NaN on stdout.
-    func assertFails(_ arguments: [String], mentioning fragment: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let result = try run(arguments)
+    func assertFails(_ arguments: [String], environment: [String: String] = [:], mentioning fragment: String,
+                     file: StaticString = #filePath, line: UInt = #line) throws {
+        let result = try run(arguments, environment: environment)
         XCTAssertNotEqual(result.status, 0, "\(arguments) should fail", file: file, line: line)
         let lines = result.stderr.split(separator: "\n").filter { !$0.isEmpty }
         XCTAssertEqual(lines.count, 1, "expected one error line, got: \(result.stderr)", file: file, line: line)

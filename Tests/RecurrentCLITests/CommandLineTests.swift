@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import RecurrentTestSupport
+import Recurrent
 
 /// The main commands run through the binary.
 final class CommandLineTests: BinaryTestCase {
@@ -21,6 +22,33 @@ final class CommandLineTests: BinaryTestCase {
                        "--val-fraction", "--eval-every", "--seed", "--threads", "--out", "--resume", "--json", "--level"] {
             XCTAssertTrue(help.contains(option), "train --help lacks \(option)")
         }
+    }
+
+    /// RECURRENT_KERNELS forces a kernel family; a family that does not exist or that this CPU cannot
+    /// run stops the command with one error line; every supported family trains the same small model
+    /// to nearly the same loss (the families differ only in the order of Float additions).
+    func testTheKernelFamilyIsChosenByTheEnvironment() throws {
+        try assertFails(["--version"], environment: ["RECURRENT_KERNELS": "sse9"], mentioning: "invalid RECURRENT_KERNELS")
+        #if arch(x86_64)
+        try assertFails(["--version"], environment: ["RECURRENT_KERNELS": "neon"], mentioning: "does not support 'neon'")
+        #else
+        try assertFails(["--version"], environment: ["RECURRENT_KERNELS": "avx2"], mentioning: "does not support 'avx2'")
+        #endif
+        var losses: [String: Double] = [:]
+        for family in KernelFamily.supported {
+            let result = try run(["train", "--corpus", "arithmetic", "--corpus-lines", "400", "--hidden", "32", "--layers", "2",
+                                  "--embedding", "8", "--batch", "8", "--seq", "16", "--max-steps", "20", "--eval-every", "20",
+                                  "--sample-length", "0", "--json", "--out", "run-\(family.rawValue)"],
+                                 environment: ["RECURRENT_KERNELS": family.rawValue])
+            XCTAssertEqual(result.status, 0, "\(family): \(result.stderr)")
+            let last = try XCTUnwrap(result.stdout.split(separator: "\n").last, "\(family) printed nothing")
+            let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
+            losses[family.rawValue] = try XCTUnwrap(object["val_loss"] as? Double, "\(family): no validation loss in \(last)")
+        }
+        let reference = try XCTUnwrap(losses["reference"])
+        // The corpus has 16 symbols (digits, + - * =, space, newline): uniform guessing is ln 16 = 2.77.
+        XCTAssertLessThan(reference, 2.7, "20 steps learn something")
+        for (family, loss) in losses { XCTAssertEqual(loss, reference, accuracy: 1e-3, "\(family) against reference") }
     }
 
     func testBadTextFilesGiveOneErrorLineAndWriteNothing() throws {
