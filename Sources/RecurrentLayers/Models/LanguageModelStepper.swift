@@ -1,3 +1,4 @@
+import Foundation
 import RecurrentCore
 import RecurrentAutodiff
 
@@ -16,14 +17,25 @@ import RecurrentAutodiff
 /// parameters change. Peephole LSTMs and layers with other options (layer norm, zoneout, reset-before
 /// GRU) run a copy of the model per token instead (same results, with the tape's overhead).
 ///
+/// Reduced precision (`precision: .bfloat16` or `.int8`): the matrices read per token — every layer's
+/// `W_hh`, the `W_ih` of the layers above the first, and the head's weight — are converted once, here,
+/// to bfloat16 or to int8 with one scale per output row (`ReducedPrecisionMatrix`), and the products
+/// accumulate in Float32. The biases, the states, the gate arithmetic and the token table (built from
+/// the Float32 `W_ih` of layer 0 and the embedding) stay Float32. The default `.float32` is the exact
+/// Float32 path. The fallback path (the options above) always runs in Float32: `precision` then reads
+/// `.float32`.
+///
 /// ```swift
 /// let stepper = LanguageModelStepper(model)
 /// stepper.step(token)            // then read stepper.logits (vocabularySize)
+/// let small = LanguageModelStepper(model, precision: .int8)
 /// ```
 public final class LanguageModelStepper {
     public let model: LanguageModel
     /// The logits `(vocabularySize)` that follow the last token given to `step(_:)`.
     public private(set) var logits: [Float]
+    /// The element type of the weights read per token (`.float32` on the fallback path whatever was asked).
+    public let precision: WeightPrecision
 
     private enum Kind { case rnn, lstm, gru }
     private let kind: Kind?
@@ -32,7 +44,7 @@ public final class LanguageModelStepper {
     private var layers: [StepperLayer] = []
     /// Layer 0's `b + W_ih e_v` for every token v, vocabularySize × gateWidth.
     private var inputTable: [Float] = []
-    private var head: PackedMatrix?
+    private var head: StepperMatrix?
     private var headBias: [Float] = []
     /// h and c of every layer, numLayers × H each (c only for LSTM).
     private var h: [Float]
@@ -43,8 +55,8 @@ public final class LanguageModelStepper {
     private let fallbackModel: LanguageModel?
     private var fallbackState: RecurrentLayerState?
 
-    /// A stepper starting from the zero state.
-    public init(_ model: LanguageModel) {
+    /// A stepper starting from the zero state, its per-token weights held in `precision` (see the type).
+    public init(_ model: LanguageModel, precision: WeightPrecision = .float32) {
         self.model = model
         let configuration = model.configuration
         let H = configuration.hiddenSize, L = configuration.numLayers
@@ -73,9 +85,11 @@ public final class LanguageModelStepper {
             try! copy.loadStateDict(Dictionary(uniqueKeysWithValues: model.stateDict().map { ($0.name, $0.tensor) }))
             copy.isTraining = false
             fallbackModel = copy
+            self.precision = .float32
             return
         }
         fallbackModel = nil
+        self.precision = precision
 
         let parameters = Dictionary(uniqueKeysWithValues: model.recurrent.namedParameters.map { ($0.name, $0.parameter.value) })
         for layer in 0..<L {
@@ -89,11 +103,11 @@ public final class LanguageModelStepper {
             let foldedHidden = kind == .gru ? 2 * H : gateWidth
             for j in 0..<gateWidth { bias[j] = biasIH.scalars[j] + (j < foldedHidden ? biasHH.scalars[j] : 0) }
             layers.append(StepperLayer(
-                inputProduct: layer == 0 ? nil : StepperLayer.pack(weightIH),
-                hiddenProduct: StepperLayer.pack(weightHH), bias: bias,
+                inputProduct: layer == 0 ? nil : StepperMatrix(weightIH, precision),
+                hiddenProduct: StepperMatrix(weightHH, precision), bias: bias,
                 hiddenBiasN: kind == .gru ? Array(biasHH.scalars[(2 * H)...]) : []))
         }
-        // Layer 0's input part of every token.
+        // Layer 0's input part of every token, in Float32 whatever the precision.
         let embedding = model.embedding.weight.value, E = configuration.embeddingSize, V = configuration.vocabularySize
         let inputProduct0 = StepperLayer.pack(parameters["weight_ih_l0"]!)
         inputTable = [Float](repeating: 0, count: V * gateWidth)
@@ -106,7 +120,7 @@ public final class LanguageModelStepper {
                 }
             }
         }
-        head = StepperLayer.pack(model.head.weight.value)
+        head = StepperMatrix(model.head.weight.value, precision)
         headBias = model.head.bias?.value.scalars ?? [Float](repeating: 0, count: V)
     }
 
@@ -193,14 +207,62 @@ public final class LanguageModelStepper {
         }
         }
     }
+
+    /// The summed next-token cross-entropy, in nats, of the stream `tokens` (N ≥ 0 ids in
+    /// `0..<vocabularySize`) read one token at a time from the zero state:
+    /// `−Σ_{i=1}^{N−1} log softmax(logits after tokens[0..<i])[tokens[i]]`, the softmax taken in Double.
+    /// Resets the state first; afterwards the state is the one after `tokens[0..<N−1]`. Divide by
+    /// `N − 1` for the mean loss (what `LanguageModel.evaluate` gives with batch size 1).
+    public func totalCrossEntropy(_ tokens: [Int]) -> Double {
+        reset()
+        guard tokens.count >= 2 else { return 0 }
+        var total = 0.0
+        for i in 0..<(tokens.count - 1) {
+            step(tokens[i])
+            let target = tokens[i + 1]
+            precondition(target >= 0 && target < logits.count, "LanguageModelStepper: token \(target) is outside 0..<\(logits.count)")
+            total += logits.withUnsafeBufferPointer { l -> Double in
+                var largest = -Double.infinity
+                for v in l { largest = Swift.max(largest, Double(v)) }
+                var sum = 0.0
+                for v in l { sum += Foundation.exp(Double(v) - largest) }
+                return largest + Foundation.log(sum) - Double(l[target])
+            }
+        }
+        return total
+    }
+}
+
+/// A weight `W` (n, k) of `LanguageModelStepper` packed for `x · Wᵀ` in Float32, bfloat16 or int8.
+private enum StepperMatrix {
+    case float32(PackedMatrix)
+    case reduced(ReducedPrecisionMatrix)
+
+    init(_ weight: Tensor, _ precision: WeightPrecision) {
+        if precision == .float32 {
+            self = .float32(StepperLayer.pack(weight))
+        } else {
+            let n = weight.shape[0], k = weight.shape[1]
+            self = .reduced(ReducedPrecisionMatrix(precision, weight: weight.scalars, n: n, k: k))
+        }
+    }
+
+    /// `y (n) = x (k) · Wᵀ + beta · y`, beta 0 or 1.
+    @inline(__always)
+    func multiplyVector(_ x: UnsafePointer<Float>, beta: Float, into y: UnsafeMutablePointer<Float>, threads: Int) {
+        switch self {
+        case .float32(let packed): packed.multiplyVector(x, beta: beta, into: y, threads: threads)
+        case .reduced(let reduced): reduced.multiplyVector(x, beta: beta, into: y, threads: threads)
+        }
+    }
 }
 
 /// One layer's packed weights and biases for `LanguageModelStepper`.
 private struct StepperLayer {
     /// `W_ih` packed for `x · W_ihᵀ` (nil for layer 0, whose input part is the token table).
-    let inputProduct: PackedMatrix?
+    let inputProduct: StepperMatrix?
     /// `W_hh` packed for `h · W_hhᵀ`.
-    let hiddenProduct: PackedMatrix
+    let hiddenProduct: StepperMatrix
     /// The bias added before the products (G).
     let bias: [Float]
     /// GRU: b_hn (H), added to `W_hn h` inside the reset gate's product.

@@ -41,12 +41,20 @@ public final class TextGenerator {
         public var beamWidth: Int?
         /// Seeds the generator's random generator.
         public var seed: UInt64
+        /// The element type of the weights read per token when sampling or decoding greedily
+        /// (`LanguageModelStepper(model, precision:)`). With `.bfloat16` or `.int8` the prime too runs
+        /// one token at a time on that stepper, so every logit comes from the reduced weights; with
+        /// `.float32` (the default) the prime runs through the model in windows, as before. Beam search
+        /// supports only `.float32`.
+        public var precision: WeightPrecision
 
-        public init(temperature: Float = 1, topK: Int? = nil, beamWidth: Int? = nil, seed: UInt64 = 0) {
+        public init(temperature: Float = 1, topK: Int? = nil, beamWidth: Int? = nil, seed: UInt64 = 0,
+                    precision: WeightPrecision = .float32) {
             self.temperature = temperature
             self.topK = topK
             self.beamWidth = beamWidth
             self.seed = seed
+            self.precision = precision
         }
 
         /// Throws `ConfigurationError` naming `temperature`, `topK` or `beamWidth` when out of range.
@@ -56,6 +64,8 @@ public final class TextGenerator {
             if let topK { try ConfigurationError.require(topK >= 1, "topK", "must be at least 1, got \(topK)") }
             if let beamWidth {
                 try ConfigurationError.require(beamWidth >= 1, "beamWidth", "must be at least 1, got \(beamWidth)")
+                try ConfigurationError.require(precision == .float32, "precision",
+                                               "beam search runs in float32 only, got \(precision.rawValue)")
             }
         }
     }
@@ -177,13 +187,22 @@ public final class TextGenerator {
         var ids: [Int] = []
         ids.reserveCapacity(min(length, 1 << 16))
         var logProbability = 0.0
-        let (primeLogits, state, row) = warm(context)
+        let stepper = LanguageModelStepper(model, precision: options.precision)
+        // The logits that choose the first token: the prime's last row.
+        let primeLogits: [Float], row: Int
+        if options.precision == .float32 {
+            let warmed = warm(context)
+            (primeLogits, row) = (warmed.logits.value.scalars, warmed.row)
+            stepper.state = warmed.state
+        } else {
+            // Reduced weights from the first token: the prime, too, one token at a time on the stepper.
+            for id in context { stepper.step(id) }
+            (primeLogits, row) = (stepper.logits, 0)
+        }
         // After the prime, one token at a time on the batch-1 path (no tape, no per-token allocation).
-        let stepper = LanguageModelStepper(model)
-        stepper.state = state
         for step in 0..<length {
             let choice = step == 0
-                ? primeLogits.value.scalars.withUnsafeBufferPointer { sampler.choose($0.baseAddress! + row * V, using: &random) }
+                ? primeLogits.withUnsafeBufferPointer { sampler.choose($0.baseAddress! + row * V, using: &random) }
                 : stepper.logits.withUnsafeBufferPointer { sampler.choose($0.baseAddress!, using: &random) }
             guard let choice else { throw GenerationError.nonFiniteLogits(step: step) }
             ids.append(choice.id)
