@@ -35,6 +35,10 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print one JSON object per workload.")
     var json = false
 
+    @Option(help: ArgumentHelp("Weights of the sampling workloads (w7*, kind=sample): float32, bf16 or int8.",
+                               valueName: "precision"))
+    var precision: WeightPrecision = .float32
+
     @Flag(help: "Use the reference kernels (system BLAS only) instead of the fast paths.")
     var reference = false
 
@@ -80,7 +84,7 @@ struct BenchCommand: ParsableCommand {
             measured = (peak || gemm) && workloads == "w1" ? [] : selected.compactMap(BenchWorkload.named)
         }
         for workload in measured {
-            let result = try workload.run(seconds: seconds, iterations: iterations)
+            let result = try workload.run(seconds: seconds, iterations: iterations, precision: precision)
             if json {
                 print(result.json)
             } else {
@@ -141,6 +145,7 @@ struct BenchWorkload {
 
     struct Result {
         let name: String
+        let precision: WeightPrecision
         let tokensPerSecond: Double
         let gflops: Double
         let peakRSSMiB: Double
@@ -154,18 +159,21 @@ struct BenchWorkload {
             let rate = perToken
                 ? String(format: "%9.2f µs/token", 1e6 / tokensPerSecond)
                 : String(format: "%9.0f tokens/s", tokensPerSecond)
+            let label = precision == .float32 ? name : "\(name) \(precision.rawValue)"
             return String(format: "%-4@ %@  %7.1f GFLOP/s  peak RSS %7.1f MiB  (%d iterations, median %.3f ms, CPU %.3f ms)",
-                          name, rate, gflops, peakRSSMiB, iterations, medianIterationSeconds * 1e3, cpuSecondsPerIteration * 1e3)
+                          label, rate, gflops, peakRSSMiB, iterations, medianIterationSeconds * 1e3, cpuSecondsPerIteration * 1e3)
         }
 
         var json: String {
-            String(format: "{\"workload\":\"%@\",\"tokens_per_s\":%.1f,\"us_per_token\":%.3f,\"gflops\":%.2f,\"peak_rss_mib\":%.1f,\"iterations\":%d,\"median_iteration_ms\":%.4f,\"cpu_ms_per_iteration\":%.4f}",
-                   name, tokensPerSecond, 1e6 / tokensPerSecond, gflops, peakRSSMiB, iterations, medianIterationSeconds * 1e3,
+            String(format: "{\"workload\":\"%@\",\"precision\":\"%@\",\"tokens_per_s\":%.1f,\"us_per_token\":%.3f,\"gflops\":%.2f,\"peak_rss_mib\":%.1f,\"iterations\":%d,\"median_iteration_ms\":%.4f,\"cpu_ms_per_iteration\":%.4f}",
+                   name, precision.rawValue, tokensPerSecond, 1e6 / tokensPerSecond, gflops, peakRSSMiB, iterations, medianIterationSeconds * 1e3,
                    cpuSecondsPerIteration * 1e3)
         }
     }
 
-    func run(seconds: Double, iterations fixedIterations: Int? = nil) throws -> Result {
+    /// Measures the workload; `precision` is the weights' element type of the sampling stepper (the
+    /// training and inference workloads always run in Float32).
+    func run(seconds: Double, iterations fixedIterations: Int? = nil, precision: WeightPrecision = .float32) throws -> Result {
         var rng = RandomGenerator(seed: 1)
         let configuration = LanguageModel.Configuration(cell: cell, vocabularySize: vocabulary, embeddingSize: embedding,
                                                         hiddenSize: hidden, numLayers: layers)
@@ -203,7 +211,7 @@ struct BenchWorkload {
             model.isTraining = false
             // One token per iteration on the batch-1 path that `recurrent sample` uses:
             // logits → softmax → draw → feed back, the state carried.
-            let stepper = LanguageModelStepper(model)
+            let stepper = LanguageModelStepper(model, precision: precision)
             var token = 0
             iteration = { _ in
                 stepper.step(token)
@@ -236,7 +244,7 @@ struct BenchWorkload {
         // both of its products (dW_ih and the embedding's gradient).
         let tableSaved = 2 * Double(gateCount * hidden * embedding)
         let flopsPerToken = kind == .train ? 3 * forwardFlopsPerToken - tableSaved : forwardFlopsPerToken - tableSaved
-        return Result(name: name, tokensPerSecond: tokensPerSecond, gflops: tokensPerSecond * flopsPerToken / 1e9,
+        return Result(name: name, precision: kind == .sample ? precision : .float32, tokensPerSecond: tokensPerSecond, gflops: tokensPerSecond * flopsPerToken / 1e9,
                       peakRSSMiB: peakResidentMiB(), iterations: durations.count, medianIterationSeconds: median,
                       perToken: kind == .sample, cpuSecondsPerIteration: cpuPerIteration)
     }

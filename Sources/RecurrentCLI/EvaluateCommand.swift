@@ -6,7 +6,12 @@ import Recurrent
 struct EvaluateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluate",
-        abstract: "Print a trained model's loss (nats per token) and bits per token on a text file."
+        abstract: "Print a trained model's loss (nats per token) and bits per token on a text file.",
+        discussion: """
+        --precision bf16 or int8 computes the loss one token at a time (batch 1, one stream from the \
+        zero state) with the recurrent weights and the head in that precision, as `recurrent sample \
+        --precision` runs them; compare with float32 --batch 1, which reads the text the same way.
+        """
     )
 
     @Option(help: ArgumentHelp("A run directory (its latest checkpoint) or a checkpoint directory.", valueName: "dir"))
@@ -27,11 +32,18 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
+    @Option(help: ArgumentHelp("Weights: float32 (batched, the default), or bf16 / int8 (batch 1, token by token).",
+                               valueName: "precision"))
+    var precision: WeightPrecision = .float32
+
     @OptionGroup var threading: ThreadingOptions
 
     func validate() throws {
         if let batch, batch < 1 { throw ValidationError("--batch must be at least 1, got \(batch)") }
         if let seq, seq < 1 { throw ValidationError("--seq must be at least 1, got \(seq)") }
+        if precision != .float32, let batch, batch != 1 {
+            throw ValidationError("--precision \(precision.rawValue) evaluates with batch 1, got --batch \(batch)")
+        }
     }
 
     func run() throws {
@@ -39,12 +51,25 @@ struct EvaluateCommand: ParsableCommand {
             threading.apply()
             let saved = try TrainingCheckpoint.load(from: URL(fileURLWithPath: checkpoint), pointer: best ? .best : .latest)
             let tokens = try encodedText(with: saved.vocabulary)
-            let batchSize = min(batch ?? saved.configuration.batchSize, max(1, tokens.count - 1))
-            let result = try saved.model.evaluate(tokens: tokens, batchSize: batchSize,
+            let result: LanguageModelEvaluation
+            if precision == .float32 {
+                let batchSize = min(batch ?? saved.configuration.batchSize, max(1, tokens.count - 1))
+                result = try saved.model.evaluate(tokens: tokens, batchSize: batchSize,
                                                   sequenceLength: seq ?? saved.configuration.sequenceLength)
+            } else {
+                // One stream from the zero state on the reduced-precision stepper (--seq plays no part).
+                guard tokens.count >= 2 else {
+                    throw ConfigurationError(argument: "text", reason: "evaluation needs at least 2 tokens, got \(tokens.count)")
+                }
+                saved.model.isTraining = false
+                let stepper = LanguageModelStepper(saved.model, precision: precision)
+                result = LanguageModelEvaluation(loss: stepper.totalCrossEntropy(tokens) / Double(tokens.count - 1),
+                                                 predictions: tokens.count - 1)
+            }
             if json {
                 Console.printJSON(["loss": result.loss, "bits_per_token": result.bitsPerToken,
-                                   "tokens": result.predictions, "level": saved.vocabulary.level.rawValue])
+                                   "tokens": result.predictions, "level": saved.vocabulary.level.rawValue,
+                                   "precision": precision.rawValue])
             } else {
                 let unit = saved.vocabulary.level == .word ? "word" : saved.vocabulary.level == .byte ? "byte" : "char"
                 Console.line(String(format: "loss %.4f nats/%@, %.4f bits/%@ over %d predictions",

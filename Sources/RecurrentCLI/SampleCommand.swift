@@ -41,6 +41,10 @@ struct SampleCommand: ParsableCommand {
     @Flag(help: "Print the prime before the generated text.")
     var echoPrime = false
 
+    @Option(help: ArgumentHelp("Weights of the per-token products: float32, bf16 or int8 (Float32 accumulation; not with --beam).",
+                               valueName: "precision"))
+    var precision: WeightPrecision = .float32
+
     @OptionGroup var threading: ThreadingOptions
 
     func validate() throws {
@@ -49,6 +53,9 @@ struct SampleCommand: ParsableCommand {
         if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1, got \(topK)") }
         if let beam, beam < 1 { throw ValidationError("--beam must be at least 1, got \(beam)") }
         if beam != nil && topK != nil { throw ValidationError("--beam and --top-k cannot be combined") }
+        if beam != nil && precision != .float32 {
+            throw ValidationError("--beam runs in float32 only, got --precision \(precision.rawValue)")
+        }
     }
 
     func run() throws {
@@ -57,10 +64,15 @@ struct SampleCommand: ParsableCommand {
             threading.apply(fallback: 1)
             let saved = try TrainingCheckpoint.load(from: URL(fileURLWithPath: checkpoint), pointer: best ? .best : .latest)
             let generator = try TextGenerator(model: saved.model, vocabulary: saved.vocabulary,
-                                              options: .init(temperature: temperature, topK: topK, beamWidth: beam, seed: seed))
+                                              options: .init(temperature: temperature, topK: topK, beamWidth: beam, seed: seed,
+                                                             precision: precision))
             if echoPrime { Console.write(prime) }
             try generator.generate(prime: prime, length: length) { token in Console.write(bytes: token.bytes) }
             Console.write("\n")
         }
     }
 }
+
+/// `--precision float32|bf16|int8` (sample, evaluate, bench): ArgumentParser lists the raw values
+/// and rejects any other with its usage error.
+extension WeightPrecision: ExpressibleByArgument {}
