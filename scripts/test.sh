@@ -15,7 +15,7 @@ case "$(uname -m)" in
   x86_64)
     flags=" $(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | cut -d: -f2) "
     has() { [[ "$flags" == *" $1 "* ]]; }
-    if has avx512f && has avx512dq && has avx512vl && has fma; then families+=(avx512); fi
+    if has avx512f && has avx512dq && has avx512vl && has avx512bw && has fma; then families+=(avx512); fi
     if has avx2 && has fma; then families+=(avx2); fi
     checks=("${families[@]}" neon reference) ;;
   aarch64|arm64) families+=(neon); checks=(neon reference) ;;

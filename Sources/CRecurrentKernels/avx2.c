@@ -23,6 +23,20 @@ static inline __attribute__((always_inline)) R2_TARGET __m256i r2_mask(long coun
     return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
+/// The first `left` floats at p (all 8 when left ≥ 8), zeros past them.
+static inline __attribute__((always_inline)) R2_TARGET __m256 r2_load(const float *p, long left) {
+    return left >= 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, r2_mask(left));
+}
+
+/// Stores the first `left` lanes of v at p (all 8 when left ≥ 8). A partial store goes through a
+/// buffer: vmaskmovps stores are microcoded and slow on AMD's cores.
+static inline __attribute__((always_inline)) R2_TARGET void r2_store(float *p, __m256 v, long left) {
+    if (left >= 8) { _mm256_storeu_ps(p, v); return; }
+    float lanes[8];
+    _mm256_storeu_ps(lanes, v);
+    for (long i = 0; i < left; i++) p[i] = lanes[i];
+}
+
 /// The sum of the 8 lanes.
 static inline __attribute__((always_inline)) R2_TARGET float r2_sum(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -40,22 +54,22 @@ static inline __attribute__((always_inline)) R2_TARGET float r2_sum(__m256 v) {
 #define R2_FMA_PANEL(i) R2_FMA(i, _mm256_broadcast_ss(ak + i))
 #define R2_FMA_ROW(i) R2_FMA(i, _mm256_broadcast_ss(a##i + kk))
 #define R2_ROWPTR(i) const float *a##i = a + (R > i ? i : 0) * lda;
-// Full tiles store directly; a tile cut by n stores lanes < width only.
+// Full tiles store directly; a tile cut by n (width < 16) stores columns < width only.
 #define R2_STORE(i) if (R > i) { float *ci = c + i * ldc; \
     if (full) { \
         if (accumulate) { c##i##a = _mm256_add_ps(c##i##a, _mm256_loadu_ps(ci)); \
                           c##i##b = _mm256_add_ps(c##i##b, _mm256_loadu_ps(ci + 8)); } \
         _mm256_storeu_ps(ci, c##i##a); _mm256_storeu_ps(ci + 8, c##i##b); \
     } else { \
-        if (accumulate) { c##i##a = _mm256_add_ps(c##i##a, _mm256_maskload_ps(ci, m0)); \
-                          c##i##b = _mm256_add_ps(c##i##b, _mm256_maskload_ps(ci + 8, m1)); } \
-        _mm256_maskstore_ps(ci, m0, c##i##a); _mm256_maskstore_ps(ci + 8, m1, c##i##b); } }
+        if (accumulate) { c##i##a = _mm256_add_ps(c##i##a, r2_load(ci, width)); \
+                          c##i##b = _mm256_add_ps(c##i##b, r2_load(ci + 8, width - 8)); } \
+        r2_store(ci, c##i##a, width); if (width > 8) r2_store(ci + 8, c##i##b, width - 8); } }
 
 /// An (R × 16) tile of C over `k` steps, R ≤ 6 a compile-time constant after inlining. `pa`: a
 /// transposed A, h floats per k step; `pb`: the half panel, RK_PANEL floats per k step (16 used).
 static inline __attribute__((always_inline)) R2_TARGET
 void r2_tile_panel(const long R, long k, long h, const float *pa, const float *pb, float *c, long ldc,
-                   int accumulate, int full, __m256i m0, __m256i m1) {
+                   int accumulate, int full, long width) {
     R2_ROWS(R2_DECL)
     for (long kk = 0; kk < k; kk++) {
         __m256 b0 = _mm256_loadu_ps(pb + kk * RK_PANEL);
@@ -69,7 +83,7 @@ void r2_tile_panel(const long R, long k, long h, const float *pa, const float *p
 /// The same tile reading A straight from its rows (row stride lda, k contiguous).
 static inline __attribute__((always_inline)) R2_TARGET
 void r2_tile_rows(const long R, long k, const float *a, long lda, const float *pb, float *c, long ldc,
-                  int accumulate, int full, __m256i m0, __m256i m1) {
+                  int accumulate, int full, long width) {
     R2_ROWS(R2_DECL)
     R2_ROWS(R2_ROWPTR)
     for (long kk = 0; kk < k; kk++) {
@@ -80,11 +94,11 @@ void r2_tile_rows(const long R, long k, const float *a, long lda, const float *p
     R2_ROWS(R2_STORE)
 }
 
-#define R2_PANEL_CASE(R) case R: r2_tile_panel(R, k, h, pa, pb, c, ldc, accumulate, full, m0, m1); break;
-#define R2_ROWS_CASE(R) case R: r2_tile_rows(R, k, a, lda, pb, c, ldc, accumulate, full, m0, m1); break;
+#define R2_PANEL_CASE(R) case R: r2_tile_panel(R, k, h, pa, pb, c, ldc, accumulate, full, width); break;
+#define R2_ROWS_CASE(R) case R: r2_tile_rows(R, k, a, lda, pb, c, ldc, accumulate, full, width); break;
 
 static R2_TARGET void r2_tile_panel_dispatch(long mr, long k, long h, const float *pa, const float *pb, float *c,
-                                             long ldc, int accumulate, int full, __m256i m0, __m256i m1) {
+                                             long ldc, int accumulate, int full, long width) {
     switch (mr) {
         R2_PANEL_CASE(1) R2_PANEL_CASE(2) R2_PANEL_CASE(3) R2_PANEL_CASE(4) R2_PANEL_CASE(5) R2_PANEL_CASE(6)
         default: break;
@@ -92,7 +106,7 @@ static R2_TARGET void r2_tile_panel_dispatch(long mr, long k, long h, const floa
 }
 
 static R2_TARGET void r2_tile_rows_dispatch(long mr, long k, const float *a, long lda, const float *pb, float *c,
-                                            long ldc, int accumulate, int full, __m256i m0, __m256i m1) {
+                                            long ldc, int accumulate, int full, long width) {
     switch (mr) {
         R2_ROWS_CASE(1) R2_ROWS_CASE(2) R2_ROWS_CASE(3) R2_ROWS_CASE(4) R2_ROWS_CASE(5) R2_ROWS_CASE(6)
         default: break;
@@ -120,15 +134,14 @@ R2_TARGET void rk_avx2_sgemm(int transA, long m, long n, long k, const float *a,
             for (long q = 0; q < halves; q++) {
                 long j0 = q * R2_HALF, width = n - j0 < R2_HALF ? n - j0 : R2_HALF;
                 int full = width == R2_HALF;
-                __m256i m0 = r2_mask(width), m1 = r2_mask(width - 8);
                 // Half q is columns 16(q mod 2) ..< +16 of panel q/2.
                 const float *pb = packedB + (q / 2) * k * RK_PANEL + k0 * RK_PANEL + (q % 2) * R2_HALF;
                 for (long i0 = ib; i0 < iEnd; i0 += h) {
                     long mr = m - i0 < h ? m - i0 : h;
                     if (transA)
-                        r2_tile_panel_dispatch(mr, kc, lda, a + k0 * lda + i0, pb, c + i0 * ldc + j0, ldc, accumulate, full, m0, m1);
+                        r2_tile_panel_dispatch(mr, kc, lda, a + k0 * lda + i0, pb, c + i0 * ldc + j0, ldc, accumulate, full, width);
                     else
-                        r2_tile_rows_dispatch(mr, kc, a + i0 * lda + k0, lda, pb, c + i0 * ldc + j0, ldc, accumulate, full, m0, m1);
+                        r2_tile_rows_dispatch(mr, kc, a + i0 * lda + k0, lda, pb, c + i0 * ldc + j0, ldc, accumulate, full, width);
                 }
             }
         }
@@ -203,8 +216,10 @@ R2_TARGET void rk_avx2_gemv_columns(long n, long k, const float *w, long ldw, co
         }
         __m256 s[4] = {s0, s1, s2, s3};
         for (int q = 0; q < 4; q++) {
-            if (beta != 0.0f) s[q] = _mm256_add_ps(s[q], _mm256_maskload_ps(y + j + 8 * q, m[q]));
-            _mm256_maskstore_ps(y + j + 8 * q, m[q], s[q]);
+            long left = n - j - 8 * q;
+            if (left <= 0) break;
+            if (beta != 0.0f) s[q] = _mm256_add_ps(s[q], r2_load(y + j + 8 * q, left));
+            r2_store(y + j + 8 * q, s[q], left);
         }
     }
 }
@@ -243,10 +258,9 @@ R2_TARGET void rk_avx2_gemv_packed(long n, long k, const float *packed, const fl
         for (int q = 0; q < 4; q++) {
             long left = n - j0 - 8 * q;
             if (left <= 0) break;
-            __m256i m = r2_mask(left);
             __m256 v = acc[q];
-            if (beta != 0.0f) v = _mm256_add_ps(v, _mm256_maskload_ps(y + j0 + 8 * q, m));
-            _mm256_maskstore_ps(y + j0 + 8 * q, m, v);
+            if (beta != 0.0f) v = _mm256_add_ps(v, r2_load(y + j0 + 8 * q, left));
+            r2_store(y + j0 + 8 * q, v, left);
         }
     }
 }
@@ -301,29 +315,28 @@ static inline __attribute__((always_inline)) R2_TARGET __m256 r2_tanh8(__m256 x)
 /// kind 0: exp, 1: sigmoid, 2: tanh, over `count` floats (source and destination may alias).
 R2_TARGET void rk_avx2_activation(int kind, const float *source, float *destination, long count) {
     for (long j = 0; j < count; j += 8) {
-        __m256i m = r2_mask(count - j);
-        __m256 x = _mm256_maskload_ps(source + j, m);
+        __m256 x = r2_load(source + j, count - j);
         __m256 y = kind == 0 ? r2_exp8(x) : kind == 1 ? r2_sigmoid8(x) : r2_tanh8(x);
-        _mm256_maskstore_ps(destination + j, m, y);
+        r2_store(destination + j, y, count - j);
     }
 }
 
 /// One batch row of the LSTM forward step (no peepholes), like rk_avx512_lstm_forward_row.
 R2_TARGET void rk_avx2_lstm_forward_row(long H, float *gates, const float *cPrev, float *c, float *h) {
     for (long j = 0; j < H; j += 8) {
-        __m256i m = r2_mask(H - j);
-        __m256 i = r2_sigmoid8(_mm256_maskload_ps(gates + j, m));
-        __m256 f = r2_sigmoid8(_mm256_maskload_ps(gates + H + j, m));
-        __m256 g = r2_tanh8(_mm256_maskload_ps(gates + 2 * H + j, m));
-        __m256 o = r2_sigmoid8(_mm256_maskload_ps(gates + 3 * H + j, m));
-        __m256 cp = _mm256_maskload_ps(cPrev + j, m);
+        long left = H - j;
+        __m256 i = r2_sigmoid8(r2_load(gates + j, left));
+        __m256 f = r2_sigmoid8(r2_load(gates + H + j, left));
+        __m256 g = r2_tanh8(r2_load(gates + 2 * H + j, left));
+        __m256 o = r2_sigmoid8(r2_load(gates + 3 * H + j, left));
+        __m256 cp = r2_load(cPrev + j, left);
         __m256 cn = _mm256_add_ps(_mm256_mul_ps(f, cp), _mm256_mul_ps(i, g));
-        _mm256_maskstore_ps(gates + j, m, i);
-        _mm256_maskstore_ps(gates + H + j, m, f);
-        _mm256_maskstore_ps(gates + 2 * H + j, m, g);
-        _mm256_maskstore_ps(gates + 3 * H + j, m, o);
-        _mm256_maskstore_ps(c + j, m, cn);
-        _mm256_maskstore_ps(h + j, m, _mm256_mul_ps(r2_tanh8(cn), o));
+        r2_store(gates + j, i, left);
+        r2_store(gates + H + j, f, left);
+        r2_store(gates + 2 * H + j, g, left);
+        r2_store(gates + 3 * H + j, o, left);
+        r2_store(c + j, cn, left);
+        r2_store(h + j, _mm256_mul_ps(r2_tanh8(cn), o), left);
     }
 }
 
@@ -332,25 +345,25 @@ R2_TARGET void rk_avx2_lstm_backward_row(long H, const float *gates, const float
                                          const float *dh, float *dc, float *dGates) {
     __m256 one = _mm256_set1_ps(1.0f);
     for (long j = 0; j < H; j += 8) {
-        __m256i m = r2_mask(H - j);
-        __m256 i = _mm256_maskload_ps(gates + j, m);
-        __m256 f = _mm256_maskload_ps(gates + H + j, m);
-        __m256 g = _mm256_maskload_ps(gates + 2 * H + j, m);
-        __m256 o = _mm256_maskload_ps(gates + 3 * H + j, m);
-        __m256 tc = r2_tanh8(_mm256_maskload_ps(c + j, m));
-        __m256 dhj = _mm256_maskload_ps(dh + j, m);
-        __m256 cp = _mm256_maskload_ps(cPrev + j, m);
+        long left = H - j;
+        __m256 i = r2_load(gates + j, left);
+        __m256 f = r2_load(gates + H + j, left);
+        __m256 g = r2_load(gates + 2 * H + j, left);
+        __m256 o = r2_load(gates + 3 * H + j, left);
+        __m256 tc = r2_tanh8(r2_load(c + j, left));
+        __m256 dhj = r2_load(dh + j, left);
+        __m256 cp = r2_load(cPrev + j, left);
         __m256 dO = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(dhj, tc), o), _mm256_sub_ps(one, o));
-        __m256 dcj = _mm256_add_ps(_mm256_maskload_ps(dc + j, m),
+        __m256 dcj = _mm256_add_ps(r2_load(dc + j, left),
                                    _mm256_mul_ps(_mm256_mul_ps(dhj, o), _mm256_sub_ps(one, _mm256_mul_ps(tc, tc))));
         __m256 di = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(dcj, g), i), _mm256_sub_ps(one, i));
         __m256 df = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(dcj, cp), f), _mm256_sub_ps(one, f));
         __m256 dg = _mm256_mul_ps(_mm256_mul_ps(dcj, i), _mm256_sub_ps(one, _mm256_mul_ps(g, g)));
-        _mm256_maskstore_ps(dGates + j, m, di);
-        _mm256_maskstore_ps(dGates + H + j, m, df);
-        _mm256_maskstore_ps(dGates + 2 * H + j, m, dg);
-        _mm256_maskstore_ps(dGates + 3 * H + j, m, dO);
-        _mm256_maskstore_ps(dc + j, m, _mm256_mul_ps(dcj, f));
+        r2_store(dGates + j, di, left);
+        r2_store(dGates + H + j, df, left);
+        r2_store(dGates + 2 * H + j, dg, left);
+        r2_store(dGates + 3 * H + j, dO, left);
+        r2_store(dc + j, _mm256_mul_ps(dcj, f), left);
     }
 }
 

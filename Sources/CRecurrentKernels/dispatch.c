@@ -12,6 +12,7 @@ int rk_family_supported(int family) {
     case RK_AVX2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     case RK_AVX512:
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")
+            && __builtin_cpu_supports("avx512bw")
             && __builtin_cpu_supports("fma");
 #endif
 #if defined(__aarch64__)

@@ -73,8 +73,8 @@ case "$family" in
     has() { [[ " $flags " == *" $1 "* ]]; }
     case "$family" in
       avx2) if ! { has avx2 && has fma; }; then echo "check-family: this CPU lacks AVX2/FMA: avx2 skipped"; exit 0; fi ;;
-      avx512) if ! { has avx512f && has avx512dq && has avx512vl && has fma; }; then
-                echo "check-family: this CPU lacks AVX-512 F/DQ/VL: avx512 skipped"; exit 0; fi ;;
+      avx512) if ! { has avx512f && has avx512dq && has avx512vl && has avx512bw && has fma; }; then
+                echo "check-family: this CPU lacks AVX-512 F/DQ/VL/BW: avx512 skipped"; exit 0; fi ;;
     esac
     [ "$family" = reference ] || add_family_sources "$family"
     cc="$(command -v clang || command -v gcc || command -v cc || true)"

@@ -86,4 +86,14 @@ void rk_gemv_packed_bf16(int family, long n, long k, const uint16_t *packed, con
 void rk_gemv_packed_int8(int family, long n, long k, const int8_t *packed, const float *scales, const float *x,
                          float beta, float *y);
 
+// Persistent worker threads for short parallel jobs (worker.c).
+
+/// One part of a parallel job: `part` in 0 ..< parts.
+typedef void (*rk_task)(void *context, long part);
+/// Runs task(context, p) for p in 0 ..< parts: part 0 on the calling thread, the others on persistent
+/// workers (created on first use, spinning briefly between jobs), and returns 1 when all are done.
+/// Returns 0 at once, having run nothing, when the pool cannot take the job: another job is running
+/// (from another thread, or a nested call), or parts exceeds 16 — the caller then uses another way.
+int rk_parallel(long parts, rk_task task, void *context);
+
 #endif
