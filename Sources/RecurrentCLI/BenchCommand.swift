@@ -42,7 +42,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Use the reference kernels (system BLAS only) instead of the fast paths.")
     var reference = false
 
-    @Flag(help: "Also time the GEMM shapes of W1 on the BLAS and on the packed AVX-512 kernel.")
+    @Flag(help: "Also time the GEMM shapes of W1 on the BLAS and on the packed kernel of the current family.")
     var gemm = false
 
     @Flag(help: "Measure this machine's sgemm peak (packed kernel and BLAS) and memory read bandwidth.")
@@ -72,7 +72,7 @@ struct BenchCommand: ParsableCommand {
         ComputeThreads.count = threads
         if reference { FastGEMM.isEnabled = false }
         if !json {
-            print("recurrent bench — \(threads) thread(s), \(reference ? "reference (BLAS) kernels" : FastGEMM.isEnabled ? "fast kernels" : "BLAS kernels (no AVX-512)"), OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "unset")")
+            print("recurrent bench — \(threads) thread(s), \(reference ? "reference (BLAS) kernels" : "\(KernelFamily.current.rawValue) kernels"), OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "unset")")
         }
         if peak { benchMachinePeak(threads: threads, json: json) }
         if gemm { benchGEMMShapes(threads: threads) }
@@ -351,7 +351,7 @@ private func benchMachinePeak(threads: Int, json: Bool) {
     BLAS.setThreads(threads)
     for kib in [256, 1024, 4096, 16384, 65536, 262144] {
         for t in counts {
-            guard let rate = MachineProbe.readBandwidthGBps(bytes: kib << 10, threads: t) else { continue }
+            let rate = MachineProbe.readBandwidthGBps(bytes: kib << 10, threads: t)
             if json {
                 print(String(format: "{\"probe\":\"read\",\"kib\":%d,\"threads\":%d,\"gb_per_s\":%.1f}", kib, t, rate))
             } else {

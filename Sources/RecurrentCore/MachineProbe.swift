@@ -33,7 +33,7 @@ public enum MachineProbe {
     /// GB/s (10⁹ bytes) of reading a buffer of `bytes` bytes again and again, split into `threads`
     /// contiguous shares: the speed of whichever cache level (or memory) holds that working set.
     /// Read with the current family's widest loads (portable C on the reference family).
-    public static func readBandwidthGBps(bytes: Int, threads: Int, repetitions: Int = 5) -> Double? {
+    public static func readBandwidthGBps(bytes: Int, threads: Int, repetitions: Int = 5) -> Double {
         let threads = Swift.max(1, threads)
         let share = Swift.max(64, bytes / 4 / threads / 64 * 64)
         let count = share * threads

@@ -6,6 +6,9 @@ Usage (scripts/bench/compare.sh sets up the venv and the release binary, then ca
   compare.py [--workloads all|w1,w7a] [--rounds 3] [--seconds 4] [--threads 2] [--markdown FILE]
   compare.py --scaling hidden,sequence,batch [--rounds 1] [--markdown FILE] [--svg-dir DIR]
   compare.py --peak        # the machine's sgemm peak: our packed kernel, OpenBLAS and torch.mm
+  compare.py --kernels avx512,avx2 [--precision float32,bf16,int8]
+                           # our side once per kernel family (RECURRENT_KERNELS) and, for the
+                           # sampling workloads, per weight precision; PyTorch once, all in the same rounds
 
 Ratios: training and inference compare tokens/s (ours / PyTorch, above 1 = we are faster); the
 batch-1 sampling workloads (W7) compare time per token (ours / PyTorch, below 1 = we are faster).
@@ -31,25 +34,37 @@ def spec(sweep, value):
             f"batch={sizes['batch']},sequence={sizes['sequence']}")
 
 
-def run_json(command):
-    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+def run_json(command, env=None):
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env)
     if result.returncode != 0:
         sys.exit(f"error: {' '.join(command)} failed: {result.stderr.strip().splitlines()[-1:]}")
     return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")][-1]
 
 
-def measure(args, selector, rounds):
-    """selector: ['--workloads', 'w1'] or ['--custom', spec]. Returns (ours, theirs): lists of results."""
-    ours_cmd = [args.binary, "bench", *selector, "--seconds", str(args.seconds), "--threads", str(args.threads), "--json"]
+def our_env(family):
+    return dict(os.environ, RECURRENT_KERNELS=family) if family else None
+
+
+def measure_variants(args, selector, rounds, variants):
+    """selector: ['--workloads', 'w1'] or ['--custom', spec]; variants: [(family or None, precision or None)].
+    Returns (ours, theirs): ours[i] lists the results of variants[i], theirs PyTorch's."""
+    base = [args.binary, "bench", *selector, "--seconds", str(args.seconds), "--threads", str(args.threads), "--json"]
     theirs_cmd = [args.python, os.path.join(HERE, "pytorch_bench.py"), *selector, "--seconds", str(args.seconds),
                   "--threads", str(args.threads), "--json"]
-    ours, theirs = [], []
+    ours, theirs = [[] for _ in variants], []
+    jobs = [(base + (["--precision", precision] if precision else []), our_env(family), sink)
+            for (family, precision), sink in zip(variants, ours)] + [(theirs_cmd, None, theirs)]
     for r in range(rounds):
-        # Alternate which side goes first, so drifts of the machine hit both.
-        order = [(ours_cmd, ours), (theirs_cmd, theirs)]
-        for command, sink in (order if r % 2 == 0 else order[::-1]):
-            sink.append(run_json(command))
+        # Alternate the order, so drifts of the machine hit every side.
+        for command, env, sink in (jobs if r % 2 == 0 else jobs[::-1]):
+            sink.append(run_json(command, env))
     return ours, theirs
+
+
+def measure(args, selector, rounds):
+    """Our default kernel family against PyTorch. Returns (ours, theirs): lists of results."""
+    ours, theirs = measure_variants(args, selector, rounds, [(None, None)])
+    return ours[0], theirs
 
 
 def summary(results, key):
@@ -57,26 +72,34 @@ def summary(results, key):
 
 
 def workload_table(args):
+    """Every workload: PyTorch once and our side once per kernel family (and, for W7, per precision)."""
     rows = []
     for name in args.workloads:
-        ours, theirs = measure(args, ["--workloads", name], args.rounds)
         sample = name.startswith("w7")
+        precisions = args.precision if sample else ["float32"]
+        variants = [(family, precision if precision != "float32" else None)
+                    for family in args.kernels for precision in precisions]
+        ours_all, theirs = measure_variants(args, ["--workloads", name], args.rounds, variants)
         key = "us_per_token" if sample else "tokens_per_s"
-        o, t = summary(ours, key), summary(theirs, key)
-        rows.append(dict(workload=name, ours=o, pytorch=t, ratio=o / t, per_token=sample,
-                         ours_gflops=summary(ours, "gflops"), pytorch_gflops=summary(theirs, "gflops"),
-                         ours_rss=max(r["peak_rss_mib"] for r in ours), pytorch_rss=max(r["peak_rss_mib"] for r in theirs),
-                         ours_all=[r[key] for r in ours], pytorch_all=[r[key] for r in theirs]))
-        print(f"{name:<4} ours {o:10.1f}  pytorch {t:10.1f}  {'µs/token' if sample else 'tokens/s'}  ratio {o / t:.3f}  "
-              f"GFLOP/s {rows[-1]['ours_gflops']:.0f} vs {rows[-1]['pytorch_gflops']:.0f}  "
-              f"peak RSS {rows[-1]['ours_rss']:.0f} vs {rows[-1]['pytorch_rss']:.0f} MiB", flush=True)
-    lines = ["| workload | Recurrent | PyTorch | ratio | GFLOP/s (ours / PyTorch) | peak RSS MiB (ours / PyTorch) |",
-             "|---|---|---|---|---|---|"]
+        t = summary(theirs, key)
+        for (family, precision), ours in zip(variants, ours_all):
+            o = summary(ours, key)
+            label = name + (f" {precision}" if precision else "")
+            rows.append(dict(workload=label, family=family or "default", ours=o, pytorch=t, ratio=o / t, per_token=sample,
+                             ours_gflops=summary(ours, "gflops"), pytorch_gflops=summary(theirs, "gflops"),
+                             ours_rss=max(r["peak_rss_mib"] for r in ours), pytorch_rss=max(r["peak_rss_mib"] for r in theirs),
+                             ours_all=[r[key] for r in ours], pytorch_all=[r[key] for r in theirs]))
+            print(f"{label:<10} {family or 'default':<9} ours {o:10.1f}  pytorch {t:10.1f}  "
+                  f"{'µs/token' if sample else 'tokens/s'}  ratio {o / t:.3f}  "
+                  f"GFLOP/s {rows[-1]['ours_gflops']:.0f} vs {rows[-1]['pytorch_gflops']:.0f}  "
+                  f"peak RSS {rows[-1]['ours_rss']:.0f} vs {rows[-1]['pytorch_rss']:.0f} MiB", flush=True)
+    lines = ["| workload | kernels | Recurrent | PyTorch | ratio | GFLOP/s (ours / PyTorch) | peak RSS MiB (ours / PyTorch) |",
+             "|---|---|---|---|---|---|---|"]
     for r in rows:
         unit = "µs/token" if r["per_token"] else "tok/s"
         ratio = f"{r['ratio']:.3f}× the time" if r["per_token"] else f"{r['ratio']:.2f}×"
-        lines.append(f"| {r['workload'].upper()} | {r['ours']:,.1f} {unit} | {r['pytorch']:,.1f} {unit} | {ratio} | "
-                     f"{r['ours_gflops']:.0f} / {r['pytorch_gflops']:.0f} | {r['ours_rss']:.0f} / {r['pytorch_rss']:.0f} |")
+        lines.append(f"| {r['workload'].upper()} | {r['family']} | {r['ours']:,.1f} {unit} | {r['pytorch']:,.1f} {unit} | "
+                     f"{ratio} | {r['ours_gflops']:.0f} / {r['pytorch_gflops']:.0f} | {r['ours_rss']:.0f} / {r['pytorch_rss']:.0f} |")
     return rows, lines
 
 
@@ -124,25 +147,31 @@ print(best)
 
 
 def peak_table(args):
-    lines = ["| threads | packed kernel (ours) | OpenBLAS 2048³ | torch.mm (best shape) |", "|---|---|---|---|"]
-    result = subprocess.run([args.binary, "bench", "--peak", "--json", "--threads", str(args.threads)],
-                            capture_output=True, text=True, cwd=ROOT)
-    rows = [json.loads(l) for l in result.stdout.splitlines() if l.startswith("{")]
-    for row in rows:
-        if row["probe"] != "sgemm":
-            continue
-        torch_mm = float(subprocess.run([args.python, "-c", TORCH_MM, str(row["threads"])], capture_output=True,
-                                        text=True).stdout.strip() or "nan")
-        lines.append(f"| {row['threads']} | {row['packed_gflops']} GFLOP/s | {row['blas_gflops']} GFLOP/s | {torch_mm:.1f} GFLOP/s |")
-        print(lines[-1], flush=True)
-    lines += ["", "| working set | read GB/s, 1 thread | read GB/s, " + str(args.threads) + " threads |", "|---|---|---|"]
+    """Per kernel family: our packed kernel's sgemm peak and read bandwidth; OpenBLAS and torch.mm once."""
+    lines = ["| kernels | threads | packed kernel (ours) | OpenBLAS 2048³ | torch.mm (best shape) |", "|---|---|---|---|---|"]
+    torch_mm = {}
     reads = {}
-    for row in rows:
-        if row["probe"] == "read":
-            reads.setdefault(row["kib"], {})[row["threads"]] = row["gb_per_s"]
+    for family in args.kernels:
+        result = subprocess.run([args.binary, "bench", "--peak", "--json", "--threads", str(args.threads)],
+                                capture_output=True, text=True, cwd=ROOT, env=our_env(family))
+        rows = [json.loads(l) for l in result.stdout.splitlines() if l.startswith("{")]
+        for row in rows:
+            if row["probe"] == "read":
+                reads.setdefault(row["kib"], {})[(family or "default", row["threads"])] = row["gb_per_s"]
+            if row["probe"] != "sgemm":
+                continue
+            if row["threads"] not in torch_mm:
+                torch_mm[row["threads"]] = float(subprocess.run([args.python, "-c", TORCH_MM, str(row["threads"])],
+                                                                capture_output=True, text=True).stdout.strip() or "nan")
+            lines.append(f"| {family or 'default'} | {row['threads']} | {row['packed_gflops']} GFLOP/s | "
+                         f"{row['blas_gflops']} GFLOP/s | {torch_mm[row['threads']]:.1f} GFLOP/s |")
+            print(lines[-1], flush=True)
+    columns = [(family or "default", t) for family in args.kernels for t in (1, args.threads)]
+    lines += ["", "| working set | " + " | ".join(f"read GB/s, {f}, {t} thread(s)" for f, t in columns) + " |",
+              "|---|" + "---|" * len(columns)]
     for kib, by in sorted(reads.items()):
         size = f"{kib // 1024} MiB" if kib >= 1024 else f"{kib} KiB"
-        lines.append(f"| {size} | {by.get(1, float('nan')):.1f} | {by.get(args.threads, float('nan')):.1f} |")
+        lines.append(f"| {size} | " + " | ".join(f"{by.get(c, float('nan')):.1f}" for c in columns) + " |")
     return lines
 
 
@@ -198,9 +227,15 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--binary", default=os.path.join(ROOT, ".build", "release", "recurrent"))
     p.add_argument("--python", default=sys.executable, help="the Python with torch for pytorch_bench.py")
+    p.add_argument("--kernels", default="", help="comma-separated kernel families for our side (RECURRENT_KERNELS: "
+                   "avx512, avx2, neon, reference); default: the fastest this CPU has")
+    p.add_argument("--precision", default="float32",
+                   help="comma-separated weight precisions of our sampling workloads (float32, bf16, int8)")
     p.add_argument("--markdown", help="also write the tables to this file")
     p.add_argument("--svg-dir", help="write the scaling plots (scaling-time.svg, scaling-memory.svg) here")
     args = p.parse_args()
+    args.kernels = [k.strip() for k in args.kernels.split(",") if k.strip()] or [None]
+    args.precision = [q.strip() for q in args.precision.split(",") if q.strip()]
     if not os.path.exists(args.binary):
         sys.exit(f"error: {args.binary} not found; build it with swift build -c release")
     # torch is imported only by the benchmark processes: a parent holding torch would pass its peak
