@@ -43,6 +43,12 @@ static inline long rk_panel_height(long m, long maxRows) {
     return (m + panels - 1) / panels;
 }
 
+/// Copies the rows ib ..< iEnd of a transposed A (stored k × m, row stride lda), k steps k0 ..< k0 + kc,
+/// into `packed` as consecutive tiles of h rows: tile t holds kc steps of h floats (its rows first).
+/// Read in place, the k steps of a tile are lda floats apart — a new cache line and often a new page
+/// per step; packed, a tile is one stream reused across all the column panels (portable.c).
+void rk_pack_a_transposed(const float *a, long lda, long ib, long iEnd, long k0, long kc, long h, float *packed);
+
 /// bfloat16 bits → float (exact).
 static inline float rk_bf16_to_float(uint16_t v) {
     union { uint32_t u; float f; } x;

@@ -177,9 +177,9 @@ static void rn_tile_dispatch(int transA, long mr, long k, const float *a, long l
     }
 }
 
-/// C (m × n) = beta·C + op(A) · packedB with A read in place (beta 0 or 1): A stored (m × k) with row
-/// stride lda, or (k × m) when `transA` (then a tile's values of one k step are contiguous and the k
-/// steps lda apart). Blocking as in avx512.c: rows by up to 16 tiles (≤ 96 rows) and k by 256, so that
+/// C (m × n) = beta·C + op(A) · packedB (beta 0 or 1): A stored (m × k) with row stride lda and read in
+/// place, or (k × m) when `transA` and then packed per block (rk_pack_a_transposed: a tile's values of
+/// one k step contiguous, the k steps h apart). Blocking as in avx512.c: rows by up to 16 tiles (≤ 96 rows) and k by 256, so that
 /// a block of A stays in L2 while each 16 KiB half-panel block of B is reused from L1 across the row
 /// tiles.
 void rk_neon_sgemm(int transA, long m, long n, long k, const float *a, long lda, const float *packedB,
@@ -192,13 +192,15 @@ void rk_neon_sgemm(int transA, long m, long n, long k, const float *a, long lda,
     }
     long h = rk_panel_height(m, RN_MR_MAX);
     long panels = (n + RN_NR - 1) / RN_NR;
-    const long KC = 256;
+    enum { KC = 256 };
     const long MC = 16 * h;
+    float packedA[transA ? 16 * RN_MR_MAX * KC : 1];
     for (long ib = 0; ib < m; ib += MC) {
         long iEnd = m - ib < MC ? m : ib + MC;
         for (long k0 = 0; k0 < k; k0 += KC) {
             long kc = k - k0 < KC ? k - k0 : KC;
             int accumulate = k0 > 0 || beta != 0.0f;
+            if (transA) rk_pack_a_transposed(a, lda, ib, iEnd, k0, kc, h, packedA);
             for (long p = 0; p < panels; p++) {
                 for (long half = 0; half < 2; half++) {
                     long j0 = p * RN_NR + half * RN_HALF;
@@ -207,8 +209,10 @@ void rk_neon_sgemm(int transA, long m, long n, long k, const float *a, long lda,
                     const float *pb = packedB + p * k * RN_NR + k0 * RN_NR + half * RN_HALF;
                     for (long i0 = ib; i0 < iEnd; i0 += h) {
                         long mr = iEnd - i0 < h ? iEnd - i0 : h;
-                        const float *ai = transA ? a + k0 * lda + i0 : a + i0 * lda + k0;
-                        rn_tile_dispatch(transA, mr, kc, ai, lda, pb, c + i0 * ldc + j0, ldc, width, accumulate);
+                        if (transA)
+                            rn_tile_dispatch(1, mr, kc, packedA + (i0 - ib) * kc, h, pb, c + i0 * ldc + j0, ldc, width, accumulate);
+                        else
+                            rn_tile_dispatch(0, mr, kc, a + i0 * lda + k0, lda, pb, c + i0 * ldc + j0, ldc, width, accumulate);
                     }
                 }
             }

@@ -38,6 +38,17 @@ void rk_pack_b(int transB, long k, long n, const float *b, long ldb, float *dst)
     }
 }
 
+void rk_pack_a_transposed(const float *a, long lda, long ib, long iEnd, long k0, long kc, long h, float *packed) {
+    for (long kk = 0; kk < kc; kk++) {
+        const float *source = a + (k0 + kk) * lda;
+        for (long i0 = ib, t = 0; i0 < iEnd; i0 += h, t++) {
+            long mr = iEnd - i0 < h ? iEnd - i0 : h;
+            float *d = packed + t * kc * h + kk * h;
+            for (long r = 0; r < mr; r++) d[r] = source[i0 + r];
+        }
+    }
+}
+
 /// Float → bfloat16 bits, rounding to nearest even (NaN kept a quiet NaN).
 static inline uint16_t rk_float_to_bf16(float value) {
     union { float f; uint32_t u; } x = { value };
