@@ -45,15 +45,26 @@ def our_env(family):
     return dict(os.environ, RECURRENT_KERNELS=family) if family else None
 
 
-def measure_variants(args, selector, rounds, variants):
+# --match-isa: PyTorch limited to the instruction set of our family (oneDNN and MKL read these), as on
+# a CPU that has no more than that family.
+PYTORCH_ISA = {"avx2": {"ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2"}}
+
+
+def pytorch_env(args, family):
+    limits = PYTORCH_ISA.get(family) if args.match_isa else None
+    return dict(os.environ, **limits) if limits else None
+
+
+def measure_variants(args, selector, rounds, variants, pytorch_family=None):
     """selector: ['--workloads', 'w1'] or ['--custom', spec]; variants: [(family or None, precision or None)].
-    Returns (ours, theirs): ours[i] lists the results of variants[i], theirs PyTorch's."""
+    Returns (ours, theirs): ours[i] lists the results of variants[i], theirs PyTorch's (limited to
+    pytorch_family's instruction set with --match-isa)."""
     base = [args.binary, "bench", *selector, "--seconds", str(args.seconds), "--threads", str(args.threads), "--json"]
     theirs_cmd = [args.python, os.path.join(HERE, "pytorch_bench.py"), *selector, "--seconds", str(args.seconds),
                   "--threads", str(args.threads), "--json"]
     ours, theirs = [[] for _ in variants], []
     jobs = [(base + (["--precision", precision] if precision else []), our_env(family), sink)
-            for (family, precision), sink in zip(variants, ours)] + [(theirs_cmd, None, theirs)]
+            for (family, precision), sink in zip(variants, ours)] + [(theirs_cmd, pytorch_env(args, pytorch_family), theirs)]
     for r in range(rounds):
         # Alternate the order, so drifts of the machine hit every side.
         for command, env, sink in (jobs if r % 2 == 0 else jobs[::-1]):
@@ -77,15 +88,21 @@ def workload_table(args):
     for name in args.workloads:
         sample = name.startswith("w7")
         precisions = args.precision if sample else ["float32"]
-        variants = [(family, precision if precision != "float32" else None)
-                    for family in args.kernels for precision in precisions]
-        ours_all, theirs = measure_variants(args, ["--workloads", name], args.rounds, variants)
         key = "us_per_token" if sample else "tokens_per_s"
-        t = summary(theirs, key)
-        for (family, precision), ours in zip(variants, ours_all):
+        # One PyTorch per workload, or with --match-isa one per family (limited to its instruction set).
+        groups = [[family] for family in args.kernels] if args.match_isa else [args.kernels]
+        measured = []
+        for families in groups:
+            variants = [(family, precision if precision != "float32" else None)
+                        for family in families for precision in precisions]
+            ours_all, theirs = measure_variants(args, ["--workloads", name], args.rounds, variants, families[0])
+            measured += [(variant, ours, theirs) for variant, ours in zip(variants, ours_all)]
+        for (family, precision), ours, theirs in measured:
+            t = summary(theirs, key)
             o = summary(ours, key)
             label = name + (f" {precision}" if precision else "")
-            rows.append(dict(workload=label, family=family or "default", ours=o, pytorch=t, ratio=o / t, per_token=sample,
+            shown = (family or "default") + (" (PyTorch AVX2 too)" if args.match_isa and family in PYTORCH_ISA else "")
+            rows.append(dict(workload=label, family=shown, ours=o, pytorch=t, ratio=o / t, per_token=sample,
                              ours_gflops=summary(ours, "gflops"), pytorch_gflops=summary(theirs, "gflops"),
                              ours_rss=max(r["peak_rss_mib"] for r in ours), pytorch_rss=max(r["peak_rss_mib"] for r in theirs),
                              ours_all=[r[key] for r in ours], pytorch_all=[r[key] for r in theirs]))
@@ -229,6 +246,8 @@ def main():
     p.add_argument("--python", default=sys.executable, help="the Python with torch for pytorch_bench.py")
     p.add_argument("--kernels", default="", help="comma-separated kernel families for our side (RECURRENT_KERNELS: "
                    "avx512, avx2, neon, reference); default: the fastest this CPU has")
+    p.add_argument("--match-isa", action="store_true",
+                   help="run PyTorch limited to each family's instruction set (avx2: ONEDNN_MAX_CPU_ISA=AVX2)")
     p.add_argument("--precision", default="float32",
                    help="comma-separated weight precisions of our sampling workloads (float32, bf16, int8)")
     p.add_argument("--markdown", help="also write the tables to this file")
