@@ -48,16 +48,16 @@ private struct UncheckedSendableBox<Value>: @unchecked Sendable {
 }
 
 /// The packed GEMM and the switch between it and the system BLAS.
-public enum FastGEMM {
+package enum FastGEMM {
     /// Whether the current kernel family has the packed GEMM (every family but `reference`).
-    public static var isSupported: Bool { KernelFamily.current.hasFastKernels }
+    package static var isSupported: Bool { KernelFamily.current.hasFastKernels }
 
     nonisolated(unsafe) private static var enabled = true
 
     /// `y (n) = x (k) · op(B) + beta · y`, beta 0 or 1, with the SIMD kernel (fast path only):
     /// `B` stored (n × k) when `transposeB` (a weight used as `x · Wᵀ`), else (k × n).
     @inline(__always)
-    public static func gemv(transposeB: Bool, n: Int, k: Int, x: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
+    package static func gemv(transposeB: Bool, n: Int, k: Int, x: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
                             beta: Float, y: UnsafeMutablePointer<Float>) {
         let family = KernelFamily.current.code
         // Large weights (beyond L2) are bandwidth-bound: split the outputs over the threads.
@@ -82,17 +82,17 @@ public enum FastGEMM {
 
     /// Whether packing a weight once pays off for `rows` rows multiplied by it in one call (a layer
     /// call with T·B rows); below this, products go to the BLAS (GEMV for batch-1 sampling).
-    public static func worthPacking(rows: Int) -> Bool { isEnabled && rows >= 16 }
+    package static func worthPacking(rows: Int) -> Bool { isEnabled && rows >= 16 }
 
     /// Whether kernels use the fast path. Tests turn it off to compare against the BLAS reference path.
-    public static var isEnabled: Bool {
+    package static var isEnabled: Bool {
         get { enabled && isSupported }
         set { enabled = newValue }
     }
 
     /// `C = op(A) · op(B) + beta · C` (row-major, like `BLAS.gemm`), on the fast path when enabled and
     /// beta is 0 or 1 and the product is large enough to pay for packing; split over `ComputeThreads`.
-    public static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+    package static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
                             a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                             beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
         if isEnabled && m == 1 && !transposeA && (beta == 0 || beta == 1) {
@@ -112,16 +112,16 @@ public enum FastGEMM {
 }
 
 /// The right operand `op(B)` (k × n) of many products, packed once into 32-column panels.
-public final class PackedMatrix: @unchecked Sendable {
-    public let k: Int
-    public let n: Int
+package final class PackedMatrix: @unchecked Sendable {
+    package let k: Int
+    package let n: Int
     let storage: UnsafeMutablePointer<Float>
     let storageCount: Int
 
     /// Packs `op(B)`: `B` stored (k × n) with row stride `ldb`, or (n × k) when `transposed`
     /// (a weight `W` of shape (n, k) used as `x · Wᵀ`). Every family (the reference family included)
     /// can pack and multiply vectors; matrix products need `FastGEMM.isSupported`.
-    public init(transposed: Bool, k: Int, n: Int, b: UnsafePointer<Float>, ldb: Int) {
+    package init(transposed: Bool, k: Int, n: Int, b: UnsafePointer<Float>, ldb: Int) {
         self.k = k
         self.n = n
         storageCount = Int(rk_packed_count(k, n))
@@ -143,14 +143,14 @@ public final class PackedMatrix: @unchecked Sendable {
     /// `C (m × n) = op(A) · op(B) + beta · C` on the calling thread (beta 0 or 1), with `A` read in
     /// place: stored (m × k) with row stride `lda`, or (k × m) when `transposeA`.
     @inline(__always)
-    public func multiplyUnthreaded(transposeA: Bool = false, m: Int, a: UnsafePointer<Float>, lda: Int, beta: Float,
+    package func multiplyUnthreaded(transposeA: Bool = false, m: Int, a: UnsafePointer<Float>, lda: Int, beta: Float,
                                    c: UnsafeMutablePointer<Float>, ldc: Int) {
         rk_sgemm(KernelFamily.current.code, transposeA ? 1 : 0, m, n, k, a, lda, storage, beta, c, ldc)
     }
 
     /// `C (m × n) = op(A) · op(B) + beta · C` split over up to `threads` threads (by column panels
     /// when there are enough, otherwise by rows), beta 0 or 1.
-    public func multiply(transposeA: Bool, m: Int, a: UnsafePointer<Float>, lda: Int, beta: Float,
+    package func multiply(transposeA: Bool, m: Int, a: UnsafePointer<Float>, lda: Int, beta: Float,
                          c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int) {
         precondition(beta == 0 || beta == 1, "PackedMatrix.multiply: beta must be 0 or 1, got \(beta)")
         precondition(FastGEMM.isSupported, "PackedMatrix.multiply: the reference kernel family has no packed GEMM")
@@ -186,7 +186,7 @@ public final class PackedMatrix: @unchecked Sendable {
     /// `y (n) = x (k) · op(B) + beta · y` (beta 0 or 1): a batch-1 product that reads each 32-column
     /// panel as one contiguous stream. Large matrices (k·n ≥ 2¹⁸) are split by panel pairs over up to
     /// `threads` threads.
-    public func multiplyVector(_ x: UnsafePointer<Float>, beta: Float, into y: UnsafeMutablePointer<Float>, threads: Int = 1) {
+    package func multiplyVector(_ x: UnsafePointer<Float>, beta: Float, into y: UnsafeMutablePointer<Float>, threads: Int = 1) {
         precondition(beta == 0 || beta == 1, "PackedMatrix.multiplyVector: beta must be 0 or 1, got \(beta)")
         let family = KernelFamily.current.code
         let pairs = (n + 63) / 64

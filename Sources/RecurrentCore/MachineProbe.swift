@@ -4,11 +4,11 @@ import CRecurrentKernels
 /// Measurements of the machine itself, against which the kernels' figures are read: the sgemm peak
 /// (the best GFLOP/s of a large matrix product) and the memory read bandwidth by working-set size.
 /// Used by `recurrent bench --peak`; timings take the best of several repetitions.
-public enum MachineProbe {
+package enum MachineProbe {
     /// GFLOP/s of `C (m × n) = A (m × k) · B (k × n)` on the packed kernel of the current family (B
     /// packed once, outside the timing) split over `threads`, best of `repetitions` timings of at least
     /// 50 ms each. Returns nil on the reference family (no packed GEMM).
-    public static func packedGEMMGFLOPS(m: Int, n: Int, k: Int, threads: Int, repetitions: Int = 5) -> Double? {
+    package static func packedGEMMGFLOPS(m: Int, n: Int, k: Int, threads: Int, repetitions: Int = 5) -> Double? {
         guard FastGEMM.isSupported else { return nil }
         let a = filled(m * k), b = filled(k * n)
         var c = [Float](repeating: 0, count: m * n)
@@ -20,7 +20,7 @@ public enum MachineProbe {
     }
 
     /// GFLOP/s of the same product on the system BLAS with `threads` threads.
-    public static func blasGEMMGFLOPS(m: Int, n: Int, k: Int, threads: Int, repetitions: Int = 5) -> Double {
+    package static func blasGEMMGFLOPS(m: Int, n: Int, k: Int, threads: Int, repetitions: Int = 5) -> Double {
         let a = filled(m * k), b = filled(k * n)
         var c = [Float](repeating: 0, count: m * n)
         BLAS.setThreads(threads)
@@ -33,7 +33,7 @@ public enum MachineProbe {
     /// GB/s (10⁹ bytes) of reading a buffer of `bytes` bytes again and again, split into `threads`
     /// contiguous shares: the speed of whichever cache level (or memory) holds that working set.
     /// Read with the current family's widest loads (portable C on the reference family).
-    public static func readBandwidthGBps(bytes: Int, threads: Int, repetitions: Int = 5) -> Double {
+    package static func readBandwidthGBps(bytes: Int, threads: Int, repetitions: Int = 5) -> Double {
         let threads = Swift.max(1, threads)
         let share = Swift.max(64, bytes / 4 / threads / 64 * 64)
         let count = share * threads

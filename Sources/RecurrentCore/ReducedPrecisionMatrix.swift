@@ -26,11 +26,11 @@ public enum WeightPrecision: String, CaseIterable, Sendable {
 /// The weights are converted once, here; `multiplyVector` reads the narrow elements, widens them to
 /// Float in registers and accumulates in Float32 (`rk_gemv_packed_bf16` / `rk_gemv_packed_int8` of
 /// `KernelFamily.current`, every family including `reference`).
-public final class ReducedPrecisionMatrix: @unchecked Sendable {
-    public let k: Int
-    public let n: Int
+package final class ReducedPrecisionMatrix: @unchecked Sendable {
+    package let k: Int
+    package let n: Int
     /// `.bfloat16` or `.int8`.
-    public let precision: WeightPrecision
+    package let precision: WeightPrecision
     /// ceil(n/32)·32·k elements of 2 (bf16) or 1 (int8) bytes.
     private let storage: UnsafeMutableRawPointer
     /// int8 only: ceil(n/32)·32 column scales (empty for bf16).
@@ -40,7 +40,7 @@ public final class ReducedPrecisionMatrix: @unchecked Sendable {
     /// Converts `op(B)` to `precision` (`.bfloat16` or `.int8`; `.float32` is `PackedMatrix`): `B`
     /// stored (k × n) with row stride `ldb`, or (n × k) when `transposed` (a weight `W` of shape (n, k)
     /// used as `x · Wᵀ`).
-    public init(_ precision: WeightPrecision, transposed: Bool, k: Int, n: Int, b: UnsafePointer<Float>, ldb: Int) {
+    package init(_ precision: WeightPrecision, transposed: Bool, k: Int, n: Int, b: UnsafePointer<Float>, ldb: Int) {
         precondition(precision != .float32, "ReducedPrecisionMatrix: Float32 weights belong in a PackedMatrix")
         precondition(k >= 0 && n >= 0, "ReducedPrecisionMatrix: k and n must not be negative")
         self.k = k
@@ -73,7 +73,7 @@ public final class ReducedPrecisionMatrix: @unchecked Sendable {
     }
 
     /// Converts a weight `W` stored (n × k) row-major, used as `x · Wᵀ`.
-    public convenience init(_ precision: WeightPrecision, weight: [Float], n: Int, k: Int) {
+    package convenience init(_ precision: WeightPrecision, weight: [Float], n: Int, k: Int) {
         precondition(weight.count == n * k, "ReducedPrecisionMatrix: the weight must hold n·k = \(n * k) floats, got \(weight.count)")
         self.init(precision, transposed: true, k: k, n: n, b: weight, ldb: k)
     }
@@ -84,11 +84,11 @@ public final class ReducedPrecisionMatrix: @unchecked Sendable {
     }
 
     /// Bytes of weights (and scales) a product reads.
-    public var byteCount: Int { elementCount * precision.bytesPerWeight + (precision == .int8 ? (n + 31) / 32 * 32 * 4 : 0) }
+    package var byteCount: Int { elementCount * precision.bytesPerWeight + (precision == .int8 ? (n + 31) / 32 * 32 * 4 : 0) }
 
     /// The stored value of element (kk, j) of `op(B)` as a Float: the bf16 value, or `scale_j · q`.
     /// Preconditions: `0 ≤ kk < k`, `0 ≤ j < n`.
-    public func element(_ kk: Int, _ j: Int) -> Float {
+    package func element(_ kk: Int, _ j: Int) -> Float {
         precondition(kk >= 0 && kk < k && j >= 0 && j < n, "ReducedPrecisionMatrix.element: (\(kk), \(j)) is outside (\(k), \(n))")
         let index = (j / 32) * k * 32 + kk * 32 + j % 32
         switch precision {
@@ -102,7 +102,7 @@ public final class ReducedPrecisionMatrix: @unchecked Sendable {
     }
 
     /// The int8 scale of column `j` (0 for bf16). Precondition: `0 ≤ j < n`.
-    public func scale(_ j: Int) -> Float {
+    package func scale(_ j: Int) -> Float {
         precondition(j >= 0 && j < n, "ReducedPrecisionMatrix.scale: column \(j) is outside 0..<\(n)")
         return precision == .int8 ? scales[j] : 0
     }
@@ -110,7 +110,7 @@ public final class ReducedPrecisionMatrix: @unchecked Sendable {
     /// `y (n) = x (k) · op(B) + beta · y` (beta 0 or 1) in Float32 arithmetic on the stored weights.
     /// Large matrices (k·n ≥ 2¹⁸ elements, as `PackedMatrix.multiplyVector`) are split by panel pairs
     /// (64 columns) over up to `threads` threads.
-    public func multiplyVector(_ x: UnsafePointer<Float>, beta: Float, into y: UnsafeMutablePointer<Float>, threads: Int = 1) {
+    package func multiplyVector(_ x: UnsafePointer<Float>, beta: Float, into y: UnsafeMutablePointer<Float>, threads: Int = 1) {
         precondition(beta == 0 || beta == 1, "ReducedPrecisionMatrix.multiplyVector: beta must be 0 or 1, got \(beta)")
         let family = KernelFamily.current.code
         let pairs = (n + 63) / 64
