@@ -61,7 +61,7 @@ struct SampleCommand: ParsableCommand {
     func run() throws {
         try Console.reportingErrors {
             // One token at a time is latency-bound: a second BLAS thread only adds synchronisation.
-            threading.apply(fallback: 1)
+            threading.apply()
             let saved = try TrainingCheckpoint.load(from: URL(fileURLWithPath: checkpoint), pointer: best ? .best : .latest)
             let generator = try TextGenerator(model: saved.model, vocabulary: saved.vocabulary,
                                               options: .init(temperature: temperature, topK: topK, beamWidth: beam, seed: seed,

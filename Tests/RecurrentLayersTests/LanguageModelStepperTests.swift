@@ -58,6 +58,27 @@ final class LanguageModelStepperTests: XCTestCase {
         }
     }
 
+    /// Hidden 256: W_hh (1024 × 256) is large enough to be split over the worker threads; each output
+    /// is still summed by one thread in the same order, so the logits are the same bits on any count.
+    func testLogitsDoNotDependOnTheThreadCount() throws {
+        let model = try model(.lstm, hidden: 256, layers: 2, seed: 9)
+        let saved = ComputeThreads.count
+        defer { ComputeThreads.count = saved }
+        var runs: [[Float]] = []
+        for threads in [1, 2, 3] {
+            ComputeThreads.count = threads
+            let stepper = LanguageModelStepper(model)
+            var logits: [Float] = []
+            for token in [1, 4, 1, 5, 9, 2, 6] {
+                stepper.step(token)
+                logits += stepper.logits
+            }
+            runs.append(logits)
+        }
+        XCTAssertEqual(runs[1], runs[0])
+        XCTAssertEqual(runs[2], runs[0])
+    }
+
     func testTheStepperIsASnapshotOfTheParameters() throws {
         let model = try model(.lstm, hidden: 16, layers: 1, seed: 7)
         let stepper = LanguageModelStepper(model)
