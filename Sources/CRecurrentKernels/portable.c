@@ -91,53 +91,47 @@ void rk_pack_b_int8(int transB, long k, long n, const float *b, long ldb, int8_t
     }
 }
 
-void rk_reference_gemv_packed(long n, long k, const float *packed, const float *x, float beta, float *y) {
-    long panels = (n + RK_PANEL - 1) / RK_PANEL;
-    for (long p = 0; p < panels; p++) {
-        const float *panel = packed + p * k * RK_PANEL;
-        float acc[RK_PANEL] = {0};
-        for (long kk = 0; kk < k; kk++) {
-            float xv = x[kk];
-            const float *row = panel + kk * RK_PANEL;
-            for (int j = 0; j < RK_PANEL; j++) acc[j] += xv * row[j];
-        }
-        long j0 = p * RK_PANEL, width = n - j0 < RK_PANEL ? n - j0 : RK_PANEL;
-        for (long j = 0; j < width; j++) y[j0 + j] = beta != 0.0f ? y[j0 + j] + acc[j] : acc[j];
+/// Element `index` of a packed panel of 4-byte floats (kind 0), bfloat16 (1) or int8 (2).
+static inline float rk_packed_element(int kind, const void *packed, long index) {
+    switch (kind) {
+    case 1: return rk_bf16_to_float(((const uint16_t *)packed)[index]);
+    case 2: return (float)((const int8_t *)packed)[index];
+    default: return ((const float *)packed)[index];
     }
 }
 
-void rk_reference_gemv_packed_bf16(long n, long k, const uint16_t *packed, const float *x, float beta, float *y) {
+/// The three portable batch-1 products in one: y = beta·y + (scale ⊙) x · packed op(B), one panel of
+/// 32 accumulators at a time (scales: int8 only, else NULL). `kind` is a constant at each call, so
+/// the compiler specialises the inner loop.
+static inline void rk_reference_gemv_kind(int kind, long n, long k, const void *packed, const float *scales,
+                                          const float *x, float beta, float *y) {
     long panels = (n + RK_PANEL - 1) / RK_PANEL;
     for (long p = 0; p < panels; p++) {
-        const uint16_t *panel = packed + p * k * RK_PANEL;
         float acc[RK_PANEL] = {0};
         for (long kk = 0; kk < k; kk++) {
             float xv = x[kk];
-            const uint16_t *row = panel + kk * RK_PANEL;
-            for (int j = 0; j < RK_PANEL; j++) acc[j] += xv * rk_bf16_to_float(row[j]);
+            long row = (p * k + kk) * RK_PANEL;
+            for (int j = 0; j < RK_PANEL; j++) acc[j] += xv * rk_packed_element(kind, packed, row + j);
         }
         long j0 = p * RK_PANEL, width = n - j0 < RK_PANEL ? n - j0 : RK_PANEL;
-        for (long j = 0; j < width; j++) y[j0 + j] = beta != 0.0f ? y[j0 + j] + acc[j] : acc[j];
+        for (long j = 0; j < width; j++) {
+            float v = scales ? acc[j] * scales[j0 + j] : acc[j];
+            y[j0 + j] = beta != 0.0f ? y[j0 + j] + v : v;
+        }
     }
+}
+
+void rk_reference_gemv_packed(long n, long k, const float *packed, const float *x, float beta, float *y) {
+    rk_reference_gemv_kind(0, n, k, packed, 0, x, beta, y);
+}
+
+void rk_reference_gemv_packed_bf16(long n, long k, const uint16_t *packed, const float *x, float beta, float *y) {
+    rk_reference_gemv_kind(1, n, k, packed, 0, x, beta, y);
 }
 
 void rk_reference_gemv_packed_int8(long n, long k, const int8_t *packed, const float *scales, const float *x,
                                    float beta, float *y) {
-    long panels = (n + RK_PANEL - 1) / RK_PANEL;
-    for (long p = 0; p < panels; p++) {
-        const int8_t *panel = packed + p * k * RK_PANEL;
-        float acc[RK_PANEL] = {0};
-        for (long kk = 0; kk < k; kk++) {
-            float xv = x[kk];
-            const int8_t *row = panel + kk * RK_PANEL;
-            for (int j = 0; j < RK_PANEL; j++) acc[j] += xv * (float)row[j];
-        }
-        long j0 = p * RK_PANEL, width = n - j0 < RK_PANEL ? n - j0 : RK_PANEL;
-        for (long j = 0; j < width; j++) {
-            float v = acc[j] * scales[j0 + j];
-            y[j0 + j] = beta != 0.0f ? y[j0 + j] + v : v;
-        }
-    }
+    rk_reference_gemv_kind(2, n, k, packed, scales, x, beta, y);
 }
 
 float rk_reference_read_sum(const float *p, long n, long passes) {
