@@ -85,11 +85,8 @@ static inline RSG_TARGET void recurrent_sgemm_tile_rows_dispatch(long mr, long k
     }
 }
 
-/// C (m × n) = beta·C + op(A) · packedB with A read in place (beta 0 or 1): A stored (m × k) with row
-/// stride lda, or (k × m) when `transA` (then the tile's h values of one k step are contiguous and the
-/// k steps lda apart, which the packed-panel tile reads directly with h = lda; a 12-row tile reads
-/// 48 of each 64-byte line: packing A per block, which the 6-row AVX2 and NEON tiles gain from, gave
-/// no gain beyond the noise here).
+/// C (m × n) = beta·C + op(A) · packedB (beta 0 or 1): A stored (m × k) with row stride lda and read in
+/// place, or (k × m) when `transA` and then packed per block (rk_pack_a_transposed).
 /// Blocking: rows by up to 96 and k by 256, so that a block of A stays in L2 while each 32 KiB block of
 /// a B panel is reused from L1 across the row tiles.
 RSG_TARGET void rk_avx512_sgemm(int transA, long m, long n, long k, const float *a, long lda,
@@ -99,6 +96,7 @@ RSG_TARGET void rk_avx512_sgemm(int transA, long m, long n, long k, const float 
     long panels = (n + RSG_NR - 1) / RSG_NR;
     enum { KC = 256 };
     const long MC = 8 * h;
+    float packedA[transA ? 8 * RSG_MR_MAX * KC : 1];
     if (k == 0) {
         for (long i = 0; i < m; i++) for (long j = 0; j < n; j++) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
         return;
@@ -110,6 +108,7 @@ RSG_TARGET void rk_avx512_sgemm(int transA, long m, long n, long k, const float 
         for (long k0 = 0; k0 < k; k0 += KC) {
             long kc = k - k0 < KC ? k - k0 : KC;
             int accumulate = k0 > 0 || beta != 0.0f;
+            if (transA) rk_pack_a_transposed(a, lda, ib, iEnd, k0, kc, h, packedA);
             for (long p = 0; p < panels; p++) {
                 long j0 = p * RSG_NR, width = n - j0 < RSG_NR ? n - j0 : RSG_NR;
                 __mmask16 m0 = width >= 16 ? 0xFFFF : (__mmask16)((1u << width) - 1);
@@ -118,7 +117,7 @@ RSG_TARGET void rk_avx512_sgemm(int transA, long m, long n, long k, const float 
                 for (long i0 = ib; i0 < iEnd; i0 += h) {
                     long mr = m - i0 < h ? m - i0 : h;
                     if (transA)
-                        recurrent_sgemm_tile_dispatch(mr, kc, lda, a + k0 * lda + i0, pb, c + i0 * ldc + j0, ldc, accumulate, m0, m1);
+                        recurrent_sgemm_tile_dispatch(mr, kc, h, packedA + (i0 - ib) * kc, pb, c + i0 * ldc + j0, ldc, accumulate, m0, m1);
                     else
                         recurrent_sgemm_tile_rows_dispatch(mr, kc, a + i0 * lda + k0, lda, pb, c + i0 * ldc + j0, ldc, accumulate, m0, m1);
                 }
