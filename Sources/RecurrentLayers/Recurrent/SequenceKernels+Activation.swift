@@ -44,8 +44,8 @@ func fastSigmoid(_ x: Float) -> Float {
 func fastTanh(_ x: Float) -> Float { 1 - 2 / (fastExp(x + x) + 1) }
 
 /// Elementwise activations over contiguous spans, vectorised (see the file comment for the error bounds).
-/// On AVX-512 CPUs (while `FastGEMM.isEnabled`) the same algorithm runs sixteen lanes wide in
-/// `FastElementwise`; otherwise these portable loops run.
+/// On the SIMD kernel families (while `FastGEMM.isEnabled`) the same algorithm runs 16 (AVX-512),
+/// 8 (AVX2) or 4 (NEON) lanes wide in `FastElementwise`; on the reference family these portable loops run.
 /// `source` and `destination` may be the same pointer.
 public enum VectorizedActivation {
     /// `destination[i] = e^source[i]` for `i < count` (arguments clamped to [−87.3, 88.37]: e^88.37 ≈ 2.4e38 is the largest power the 2^k construction reaches, k ≤ 127).

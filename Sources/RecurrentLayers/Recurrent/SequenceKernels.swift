@@ -428,7 +428,7 @@ struct StepWeightProduct {
     let packed: PackedMatrix?
 
     init(weight: UnsafePointer<Float>, transposed: Bool, n: Int, k: Int, fast: Bool) {
-        // fast: pack op(W) (worth it for many rows); batch-1 calls take the AVX-512 GEMV when enabled.
+        // fast: pack op(W) (worth it for many rows); batch-1 calls take the SIMD GEMV of the current kernel family when enabled.
         self.weight = weight
         self.transposed = transposed
         self.n = n
