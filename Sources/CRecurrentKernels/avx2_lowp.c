@@ -11,23 +11,17 @@
 #include "kernels_internal.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
+#include "avx2_common.h"
 
-#define RL2_TARGET __attribute__((target("avx2,fma")))
+#define RL2_TARGET R2_TARGET
 
 /// The columns j0 ..< j0 + 8 of y: `v` (plus y when beta ≠ 0), stored only below n.
 static inline __attribute__((always_inline)) RL2_TARGET
 void rl2_store(float *y, long j0, long n, __m256 v, float beta) {
     long left = n - j0;
     if (left <= 0) return;
-    if (left >= 8) {
-        if (beta != 0.0f) v = _mm256_add_ps(v, _mm256_loadu_ps(y + j0));
-        _mm256_storeu_ps(y + j0, v);
-        return;
-    }
-    __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)left), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    if (beta != 0.0f) v = _mm256_add_ps(v, _mm256_maskload_ps(y + j0, m));
-    _mm256_maskstore_ps(y + j0, m, v);
+    if (beta != 0.0f) v = _mm256_add_ps(v, r2_load(y + j0, left));
+    r2_store(y + j0, v, left);
 }
 
 /// Even columns (0, 2, …, 14) in `even`, odd ones in `odd` → columns 0 ..< 8 in `*low`, 8 ..< 16 in `*high`.
