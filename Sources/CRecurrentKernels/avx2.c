@@ -14,6 +14,7 @@
 
 #define R2_MR_MAX 6
 #define R2_HALF 16
+#define R2_AHEAD 24
 
 // MARK: - GEMM
 
@@ -37,11 +38,15 @@
 
 /// An (R × 16) tile of C over `k` steps, R ≤ 6 a compile-time constant after inlining. `pa`: a
 /// transposed A, h floats per k step; `pb`: the half panel, RK_PANEL floats per k step (16 used).
+/// `prefetch` (the first row tile of a block): ask for B's rows R2_AHEAD steps ahead, as the block
+/// usually comes from L3 (a step's W_hh does not fit L2 from hidden 512 on) and the half panels'
+/// 128-byte stride is not followed by the hardware prefetchers.
 static inline __attribute__((always_inline)) R2_TARGET
 void r2_tile_panel(const long R, long k, long h, const float *pa, const float *pb, float *c, long ldc,
-                   int accumulate, int full, long width) {
+                   int accumulate, int full, long width, int prefetch) {
     R2_ROWS(R2_DECL)
     for (long kk = 0; kk < k; kk++) {
+        if (prefetch && kk + R2_AHEAD < k) _mm_prefetch((const char *)(pb + (kk + R2_AHEAD) * RK_PANEL), _MM_HINT_T0);
         __m256 b0 = _mm256_loadu_ps(pb + kk * RK_PANEL);
         __m256 b1 = _mm256_loadu_ps(pb + kk * RK_PANEL + 8);
         const float *ak = pa + kk * h;
@@ -53,10 +58,11 @@ void r2_tile_panel(const long R, long k, long h, const float *pa, const float *p
 /// The same tile reading A straight from its rows (row stride lda, k contiguous).
 static inline __attribute__((always_inline)) R2_TARGET
 void r2_tile_rows(const long R, long k, const float *a, long lda, const float *pb, float *c, long ldc,
-                  int accumulate, int full, long width) {
+                  int accumulate, int full, long width, int prefetch) {
     R2_ROWS(R2_DECL)
     R2_ROWS(R2_ROWPTR)
     for (long kk = 0; kk < k; kk++) {
+        if (prefetch && kk + R2_AHEAD < k) _mm_prefetch((const char *)(pb + (kk + R2_AHEAD) * RK_PANEL), _MM_HINT_T0);
         __m256 b0 = _mm256_loadu_ps(pb + kk * RK_PANEL);
         __m256 b1 = _mm256_loadu_ps(pb + kk * RK_PANEL + 8);
         R2_ROWS(R2_FMA_ROW)
@@ -64,11 +70,11 @@ void r2_tile_rows(const long R, long k, const float *a, long lda, const float *p
     R2_ROWS(R2_STORE)
 }
 
-#define R2_PANEL_CASE(R) case R: r2_tile_panel(R, k, h, pa, pb, c, ldc, accumulate, full, width); break;
-#define R2_ROWS_CASE(R) case R: r2_tile_rows(R, k, a, lda, pb, c, ldc, accumulate, full, width); break;
+#define R2_PANEL_CASE(R) case R: r2_tile_panel(R, k, h, pa, pb, c, ldc, accumulate, full, width, prefetch); break;
+#define R2_ROWS_CASE(R) case R: r2_tile_rows(R, k, a, lda, pb, c, ldc, accumulate, full, width, prefetch); break;
 
 static R2_TARGET void r2_tile_panel_dispatch(long mr, long k, long h, const float *pa, const float *pb, float *c,
-                                             long ldc, int accumulate, int full, long width) {
+                                             long ldc, int accumulate, int full, long width, int prefetch) {
     switch (mr) {
         R2_PANEL_CASE(1) R2_PANEL_CASE(2) R2_PANEL_CASE(3) R2_PANEL_CASE(4) R2_PANEL_CASE(5) R2_PANEL_CASE(6)
         default: break;
@@ -76,7 +82,7 @@ static R2_TARGET void r2_tile_panel_dispatch(long mr, long k, long h, const floa
 }
 
 static R2_TARGET void r2_tile_rows_dispatch(long mr, long k, const float *a, long lda, const float *pb, float *c,
-                                            long ldc, int accumulate, int full, long width) {
+                                            long ldc, int accumulate, int full, long width, int prefetch) {
     switch (mr) {
         R2_ROWS_CASE(1) R2_ROWS_CASE(2) R2_ROWS_CASE(3) R2_ROWS_CASE(4) R2_ROWS_CASE(5) R2_ROWS_CASE(6)
         default: break;
@@ -113,9 +119,9 @@ R2_TARGET void rk_avx2_sgemm(int transA, long m, long n, long k, const float *a,
                 for (long i0 = ib; i0 < iEnd; i0 += h) {
                     long mr = m - i0 < h ? m - i0 : h;
                     if (transA)
-                        r2_tile_panel_dispatch(mr, kc, h, packedA + (i0 - ib) * kc, pb, c + i0 * ldc + j0, ldc, accumulate, full, width);
+                        r2_tile_panel_dispatch(mr, kc, h, packedA + (i0 - ib) * kc, pb, c + i0 * ldc + j0, ldc, accumulate, full, width, i0 == ib);
                     else
-                        r2_tile_rows_dispatch(mr, kc, a + i0 * lda + k0, lda, pb, c + i0 * ldc + j0, ldc, accumulate, full, width);
+                        r2_tile_rows_dispatch(mr, kc, a + i0 * lda + k0, lda, pb, c + i0 * ldc + j0, ldc, accumulate, full, width, i0 == ib);
                 }
             }
         }
