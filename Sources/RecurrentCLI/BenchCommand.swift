@@ -124,13 +124,7 @@ struct BenchWorkload {
 
     /// Nominal forward FLOPs per token (multiply-adds count 2): the recurrent layers' input and hidden
     /// products plus the head. Training counts 3× (forward, and backward's two products per GEMM).
-    var gateCount: Int {
-        switch cell {
-        case .lstm, .peepholeLSTM: return 4
-        case .gru: return 3
-        case .rnn: return 1
-        }
-    }
+    var gateCount: Int { cell.layerCell.gateCount }
 
     var forwardFlopsPerToken: Double {
         let gates = gateCount

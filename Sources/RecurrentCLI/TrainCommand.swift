@@ -37,7 +37,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Word level: the vocabulary size besides <unk>.")
     var vocabularySize = 10_000
 
-    @Option(help: "The recurrent cell: rnn, lstm, gru or peephole-lstm.")
+    @Option(help: "The recurrent cell: \(CellKind.names).")
     var cell: LanguageModel.Cell = .lstm
 
     @Option(help: "Hidden units per layer.")
@@ -46,7 +46,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Recurrent layers.")
     var layers = 2
 
-    @Option(help: "Dropout between recurrent layers while training, in [0, 1).")
+    @Option(help: "Dropout between recurrent layers while training, in [0, 1].")
     var dropout: Float = 0.25
 
     @Option(help: "Embedding size.")

@@ -40,6 +40,33 @@ final class LanguageModelStepperTests: XCTestCase {
         }
     }
 
+    /// Layer options beyond the cell names: a ReLU RNN runs on the step rows, layer norm and the
+    /// reset-before GRU on the fallback path; all equal the model.
+    func testStepsEqualTheModelForLayerOptions() throws {
+        let tokens = [3, 0, 10, 7, 7, 1, 4, 9]
+        let options: [(String, (inout RecurrentLayerConfiguration) -> Void, LanguageModel.Cell)] = [
+            ("relu rnn", { $0.cell = .rnn(.relu) }, .rnn),
+            ("layer-norm lstm", { $0.layerNorm = true }, .lstm),
+            ("reset-before gru", { $0.resetAfter = false }, .gru),
+        ]
+        for (name, change, cell) in options {
+            var configuration = LanguageModel.Configuration(cell: cell, vocabularySize: 11, embeddingSize: 6, hiddenSize: 24,
+                                                            numLayers: 2)
+            change(&configuration.recurrent)
+            var rng = RandomGenerator(seed: 8)
+            let model = try LanguageModel(configuration, using: &rng)
+            model.isTraining = false
+            let stepper = LanguageModelStepper(model)
+            var state: RecurrentLayerState?
+            for (i, token) in tokens.enumerated() {
+                let (logits, next) = GradientMode.withoutGradients { model([token], batchSize: 1, sequenceLength: 1, state: state) }
+                state = next
+                stepper.step(token)
+                assertClose(stepper.logits, logits.value.scalars, "\(name) step \(i)")
+            }
+        }
+    }
+
     func testCarriedStateCanBeHandedInAndReset() throws {
         for cell in [LanguageModel.Cell.lstm, .gru] {
             let model = try model(cell, hidden: 33, layers: 2, seed: 6)

@@ -214,9 +214,13 @@ final class ReducedPrecisionTests: XCTestCase {
         XCTAssertEqual(LanguageModelStepper(try model(.lstm, hidden: 8, layers: 1, seed: 1)).totalCrossEntropy([4]), 0)
     }
 
-    /// Configurations the stepper runs through the model (peephole LSTM) stay Float32.
+    /// Configurations the stepper runs through the model (here the reset-before GRU) stay Float32.
     func testFallbackConfigurationsReportFloat32() throws {
-        let model = try model(.peepholeLSTM, hidden: 16, layers: 1, seed: 26)
+        var configuration = LanguageModel.Configuration(cell: .gru, vocabularySize: 37, embeddingSize: 12, hiddenSize: 16)
+        configuration.recurrent.resetAfter = false
+        var rng = RandomGenerator(seed: 26)
+        let model = try LanguageModel(configuration, using: &rng)
+        model.isTraining = false
         let stepper = LanguageModelStepper(model, precision: .int8)
         XCTAssertEqual(stepper.precision, .float32)
         stepper.step(3)

@@ -387,7 +387,7 @@ final class LanguageModelTrainerTests: XCTestCase {
         assertInvalid("hiddenSize") { $0.model.hiddenSize = 0 }
         assertInvalid("embeddingSize") { $0.model.embeddingSize = -1 }
         assertInvalid("numLayers") { $0.model.numLayers = 0 }
-        assertInvalid("dropout") { $0.model.dropout = 1 }
+        assertInvalid("dropout") { $0.model.dropout = 1.5 }   // the layer's rule: a probability in [0, 1]
         assertInvalid("validationFraction") { $0.validationFraction = 1 }
         // The corpus must be read with the configuration's geometry.
         assertInvalid("corpus") { $0.batchSize = 2 }

@@ -14,52 +14,95 @@ import RecurrentAutodiff
 /// ```
 /// Shapes: tokens `(batchSize, sequenceLength)` → logits `(batchSize, sequenceLength, vocabularySize)`.
 public final class LanguageModel: Module {
-    /// Which recurrent cell the model runs.
-    public enum Cell: String, Codable, CaseIterable, Sendable {
-        case rnn, lstm, gru
-        case peepholeLSTM = "peephole-lstm"
+    /// Which recurrent cell the model runs (the names of the cell table, `CellKind`).
+    public typealias Cell = CellKind
 
-        /// The state-dict prefix of the recurrent submodule.
-        public var moduleName: String {
-            switch self {
-            case .rnn: return "rnn"
-            case .lstm, .peepholeLSTM: return "lstm"
-            case .gru: return "gru"
-            }
-        }
-    }
-
-    /// Everything needed to rebuild the model (saved beside checkpoints as JSON).
+    /// Everything needed to rebuild the model (saved beside checkpoints as JSON): the vocabulary and
+    /// embedding sizes and the recurrent layer's own configuration (input size = embedding size, batch
+    /// first).
+    ///
+    /// Saved as `{"cell", "vocabularySize", "embeddingSize", "hiddenSize", "numLayers", "dropout"}`, the
+    /// format of every earlier version, plus the layer options that differ from their defaults
+    /// (`nonlinearity`, `projSize`, `layerNorm`, `recurrentDropout`, `zoneout`, `resetAfter`).
     public struct Configuration: Codable, Equatable, Sendable {
-        public var cell: Cell
         public var vocabularySize: Int
-        public var embeddingSize: Int
-        public var hiddenSize: Int
-        public var numLayers: Int
-        /// Dropout between recurrent layers while training.
-        public var dropout: Float
+        public var embeddingSize: Int { didSet { recurrent.inputSize = embeddingSize } }
+        /// The recurrent layer.
+        public var recurrent: RecurrentLayerConfiguration
 
         public init(cell: Cell = .lstm, vocabularySize: Int, embeddingSize: Int, hiddenSize: Int,
                     numLayers: Int = 1, dropout: Float = 0) {
-            self.cell = cell
-            self.vocabularySize = vocabularySize
-            self.embeddingSize = embeddingSize
-            self.hiddenSize = hiddenSize
-            self.numLayers = numLayers
-            self.dropout = dropout
+            self.init(vocabularySize: vocabularySize, recurrent: RecurrentLayerConfiguration(
+                cell: cell.layerCell, inputSize: embeddingSize, hiddenSize: hiddenSize, numLayers: numLayers,
+                batchFirst: true, dropout: dropout, peephole: cell.peephole))
         }
 
-        /// The recurrent layer's configuration.
-        public var recurrentConfiguration: RecurrentLayerConfiguration {
-            let kind: RecurrentLayerConfiguration.Cell
-            switch cell {
-            case .rnn: kind = .rnn(.tanh)
-            case .lstm, .peepholeLSTM: kind = .lstm
-            case .gru: kind = .gru
+        /// A model over `recurrent` (its input size is the embedding size; it is made batch first).
+        public init(vocabularySize: Int, recurrent: RecurrentLayerConfiguration) {
+            self.vocabularySize = vocabularySize
+            self.embeddingSize = recurrent.inputSize
+            var layer = recurrent
+            layer.batchFirst = true
+            self.recurrent = layer
+        }
+
+        /// The cell by name (a ReLU RNN reads as `.rnn`; its `recurrent.cell` says `.rnn(.relu)`).
+        public var cell: Cell {
+            get { CellKind(recurrent) ?? .rnn }
+            set { recurrent.cell = newValue.layerCell; recurrent.peephole = newValue.peephole }
+        }
+        public var hiddenSize: Int {
+            get { recurrent.hiddenSize }
+            set { recurrent.hiddenSize = newValue }
+        }
+        public var numLayers: Int {
+            get { recurrent.numLayers }
+            set { recurrent.numLayers = newValue }
+        }
+        /// Dropout between recurrent layers while training.
+        public var dropout: Float {
+            get { recurrent.dropout }
+            set { recurrent.dropout = newValue }
+        }
+
+        /// The recurrent layer's configuration (the same as `recurrent`).
+        public var recurrentConfiguration: RecurrentLayerConfiguration { recurrent }
+
+        private enum Keys: String, CodingKey {
+            case cell, vocabularySize, embeddingSize, hiddenSize, numLayers, dropout
+            case nonlinearity, projSize, layerNorm, recurrentDropout, zoneout, resetAfter
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: Keys.self)
+            self.init(cell: try c.decode(Cell.self, forKey: .cell), vocabularySize: try c.decode(Int.self, forKey: .vocabularySize),
+                      embeddingSize: try c.decode(Int.self, forKey: .embeddingSize),
+                      hiddenSize: try c.decode(Int.self, forKey: .hiddenSize), numLayers: try c.decode(Int.self, forKey: .numLayers),
+                      dropout: try c.decode(Float.self, forKey: .dropout))
+            if let nonlinearity = try c.decodeIfPresent(RNNNonlinearity.self, forKey: .nonlinearity), case .rnn = recurrent.cell {
+                recurrent.cell = .rnn(nonlinearity)
             }
-            return RecurrentLayerConfiguration(cell: kind, inputSize: embeddingSize, hiddenSize: hiddenSize,
-                                               numLayers: numLayers, batchFirst: true, dropout: dropout,
-                                               peephole: cell == .peepholeLSTM)
+            recurrent.projSize = try c.decodeIfPresent(Int.self, forKey: .projSize) ?? 0
+            recurrent.layerNorm = try c.decodeIfPresent(Bool.self, forKey: .layerNorm) ?? false
+            recurrent.recurrentDropout = try c.decodeIfPresent(Float.self, forKey: .recurrentDropout) ?? 0
+            recurrent.zoneout = try c.decodeIfPresent(Float.self, forKey: .zoneout) ?? 0
+            recurrent.resetAfter = try c.decodeIfPresent(Bool.self, forKey: .resetAfter) ?? true
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(cell, forKey: .cell)
+            try c.encode(vocabularySize, forKey: .vocabularySize)
+            try c.encode(embeddingSize, forKey: .embeddingSize)
+            try c.encode(hiddenSize, forKey: .hiddenSize)
+            try c.encode(numLayers, forKey: .numLayers)
+            try c.encode(dropout, forKey: .dropout)
+            if case .rnn(let nonlinearity) = recurrent.cell, nonlinearity != .tanh { try c.encode(nonlinearity, forKey: .nonlinearity) }
+            if recurrent.projSize != 0 { try c.encode(recurrent.projSize, forKey: .projSize) }
+            if recurrent.layerNorm { try c.encode(true, forKey: .layerNorm) }
+            if recurrent.recurrentDropout != 0 { try c.encode(recurrent.recurrentDropout, forKey: .recurrentDropout) }
+            if recurrent.zoneout != 0 { try c.encode(recurrent.zoneout, forKey: .zoneout) }
+            if !recurrent.resetAfter { try c.encode(false, forKey: .resetAfter) }
         }
     }
 
@@ -67,6 +110,8 @@ public final class LanguageModel: Module {
     public let embedding: Embedding
     public let recurrent: any RecurrentLayer
     public let head: Linear
+    /// The fused core of `recurrent` (run directly for the token-table input path and by the stepper).
+    let recurrentCore: FusedSequenceLayer
 
     /// A model with PyTorch's default initialisation, drawn from `rng` in the order embedding,
     /// recurrent layer, head.
@@ -76,7 +121,7 @@ public final class LanguageModel: Module {
                                        "must be positive, got \(configuration.vocabularySize)")
         self.configuration = configuration
         embedding = try Embedding(count: configuration.vocabularySize, dimension: configuration.embeddingSize, using: &rng)
-        recurrent = try makeRecurrentLayer(configuration.recurrentConfiguration, using: &rng)
+        (recurrent, recurrentCore) = try makeFusedRecurrentLayer(configuration.recurrent, using: &rng)
         head = try Linear(inputSize: configuration.hiddenSize, outputSize: configuration.vocabularySize, using: &rng)
     }
 
@@ -110,13 +155,13 @@ public final class LanguageModel: Module {
                      "LanguageModel: \(tokens.count) tokens do not form a (\(batchSize), \(sequenceLength)) batch")
         let embedded = embedding(tokens, shape: [batchSize, sequenceLength])
         let (output, newState): (Variable, RecurrentLayerState)
-        if let fused = recurrent as? any FusedLayerBacked, 2 * configuration.vocabularySize < tokens.count {
+        if 2 * configuration.vocabularySize < tokens.count {
             // The fused kernels project the vocabulary's embedding rows once instead of every token's row
             // (worth it when there are more than twice as many tokens as vocabulary entries).
             let rows = EmbeddedInputRows(tokens: tokens, embedding: FusedBuffer(copying: embedding.weight.value),
                                          vocabularySize: configuration.vocabularySize)
-            let result = fused.core.run(embedded, h0: state?.h, c0: state?.c, training: fused.isTraining,
-                                        layerName: configuration.cell.moduleName.uppercased(), embeddedInput: rows)
+            let result = recurrentCore.run(embedded, h0: state?.h, c0: state?.c, training: recurrent.isTraining,
+                                           layerName: configuration.cell.moduleName.uppercased(), embeddedInput: rows)
             (output, newState) = (result.output, RecurrentLayerState(h: result.h, c: result.c))
         } else {
             (output, newState) = recurrent.run(embedded, state: state)
@@ -124,13 +169,3 @@ public final class LanguageModel: Module {
         return (head(output), newState)
     }
 }
-
-/// The fused layers (`RNN`, `LSTM`, `GRU`) behind `RecurrentLayer`, for `LanguageModel`'s token-table
-/// input path.
-protocol FusedLayerBacked: RecurrentLayer {
-    var core: FusedSequenceLayer { get }
-}
-
-extension RNN: FusedLayerBacked {}
-extension GRU: FusedLayerBacked {}
-extension LSTM: FusedLayerBacked {}

@@ -11,11 +11,13 @@ import RecurrentAutodiff
 /// - every weight is held in the packed panel layout of the kernels, so a matrix–vector product reads
 ///   each panel as one stream (`PackedMatrix.multiplyVector`, on every kernel family); large matrices
 ///   are split over `ComputeThreads`;
-/// - the gate arithmetic is the fused layers' own per-row arithmetic on preallocated buffers.
+/// - the gate arithmetic is the fused layers' own per-row arithmetic (`CellKernel.stepRow` of the cell
+///   table) on preallocated buffers.
 ///
 /// The stepper copies the parameters when it is made (a snapshot): make a new one after the model's
-/// parameters change. Peephole LSTMs and layers with other options (layer norm, zoneout, reset-before
-/// GRU) run a copy of the model per token instead (same results, with the tape's overhead).
+/// parameters change. Layers with options the step row does not run (layer norm, zoneout, an LSTM
+/// projection, the reset-before GRU) run a copy of the model per token instead (same results, with the
+/// tape's overhead).
 ///
 /// Reduced precision (`precision: .bfloat16` or `.int8`): the matrices read per token — every layer's
 /// `W_hh`, the `W_ih` of the layers above the first, and the head's weight — are converted once, here,
@@ -37,16 +39,19 @@ public final class LanguageModelStepper {
     /// The element type of the weights read per token (`.float32` on the fallback path whatever was asked).
     public let precision: WeightPrecision
 
-    private enum Kind { case rnn, lstm, gru }
-    private let kind: Kind?
+    /// The cell table's kernel of the layer (nil: the fallback path).
+    private let kernel: (any CellKernel.Type)?
+    private let layerConfiguration: RecurrentLayerConfiguration
     private let hiddenSize: Int
     private let gateWidth: Int
     private var layers: [StepperLayer] = []
-    /// Layer 0's `b + W_ih e_v` for every token v, vocabularySize × gateWidth.
+    /// Copies of every layer's b_hh and peepholes, which `layers[l].vectors` point into.
+    private let vectorStorage: [UnsafeMutableBufferPointer<Float>]
+    /// Layer 0's `inputBias + W_ih e_v` for every token v, vocabularySize × gateWidth.
     private var inputTable: [Float] = []
     private var head: StepperMatrix?
     private var headBias: [Float] = []
-    /// h and c of every layer, numLayers × H each (c only for LSTM).
+    /// h and c of every layer, numLayers × H each (c only for cell-state kinds).
     private var h: [Float]
     private var c: [Float]
     private var gates: [Float]
@@ -64,52 +69,56 @@ public final class LanguageModelStepper {
         logits = [Float](repeating: 0, count: configuration.vocabularySize)
         h = [Float](repeating: 0, count: L * H)
         c = [Float](repeating: 0, count: L * H)
-        // The stepper's arithmetic is the plain unidirectional cells'; any other option runs `model(...)`.
-        let layer = model.recurrent.configuration
-        let plain = layer.resetAfter && !layer.layerNorm && layer.zoneout == 0
-            && !layer.bidirectional && layer.projSize == 0 && !layer.peephole
-        switch configuration.cell {
-        case .lstm: kind = plain ? .lstm : nil
-        case .gru: kind = plain ? .gru : nil
-        case .rnn: kind = plain && layer.cell == .rnn(.tanh) ? .rnn : nil
-        case .peepholeLSTM: kind = nil
-        }
-        let gateCount = configuration.recurrentConfiguration.gateCount
-        gateWidth = gateCount * H
+        let layer = model.recurrentCore.configuration
+        layerConfiguration = layer
+        let table = layer.cell.kernel
+        let stepsRows = !layer.layerNorm && layer.zoneout == 0 && !layer.bidirectional && table.stepsRows(layer)
+        kernel = stepsRows ? table : nil
+        gateWidth = layer.gateCount * H
         gates = [Float](repeating: 0, count: gateWidth)
         hiddenProduct = [Float](repeating: 0, count: gateWidth)
-        guard let kind else {
+        guard let kernel else {
             // Same configuration and values: neither step can fail.
             var rng = RandomGenerator(seed: 0)
             let copy = try! LanguageModel(configuration, using: &rng)
             try! copy.loadStateDict(Dictionary(uniqueKeysWithValues: model.stateDict().map { ($0.name, $0.tensor) }))
             copy.isTraining = false
             fallbackModel = copy
+            vectorStorage = []
             self.precision = .float32
             return
         }
         fallbackModel = nil
         self.precision = precision
 
-        let parameters = Dictionary(uniqueKeysWithValues: model.recurrent.namedParameters.map { ($0.name, $0.parameter.value) })
-        for layer in 0..<L {
-            let suffix = "_l\(layer)"
-            let weightIH = parameters["weight_ih" + suffix]!, weightHH = parameters["weight_hh" + suffix]!
-            let zeros = Tensor(zeros: [gateWidth])
-            let biasIH = parameters["bias_ih" + suffix] ?? zeros, biasHH = parameters["bias_hh" + suffix] ?? zeros
-            // The bias added before the products: b_ih + b_hh, but for GRU only b_hr, b_hz of b_hh
-            // (r multiplies W_hn h + b_hn), as the fused kernels fold them.
-            var bias = [Float](repeating: 0, count: gateWidth)
-            let foldedHidden = kind == .gru ? 2 * H : gateWidth
-            for j in 0..<gateWidth { bias[j] = biasIH.scalars[j] + (j < foldedHidden ? biasHH.scalars[j] : 0) }
-            layers.append(StepperLayer(
-                inputProduct: layer == 0 ? nil : StepperMatrix(weightIH, precision),
-                hiddenProduct: StepperMatrix(weightHH, precision), bias: bias,
-                hiddenBiasN: kind == .gru ? Array(biasHH.scalars[(2 * H)...]) : []))
+        let values = model.recurrentCore.parameters.map(\.value)
+        var storage: [UnsafeMutableBufferPointer<Float>] = []
+        /// A copy of parameter `index` that lives as long as the stepper (nil for an absent one).
+        func copy(_ index: Int) -> UnsafePointer<Float>? {
+            guard index >= 0 else { return nil }
+            let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: values[index].count)
+            _ = buffer.initialize(from: values[index].scalars)
+            storage.append(buffer)
+            return UnsafePointer(buffer.baseAddress!)
         }
+        for l in 0..<L {
+            let slots = model.recurrentCore.kernel.slots[l][0]
+            let vectors = CellRowVectors(biasHH: copy(slots.biasHH), weightCI: copy(slots.weightCI),
+                                         weightCF: copy(slots.weightCF), weightCO: copy(slots.weightCO))
+            // The bias added before the products, folded as the fused forward folds it.
+            var bias = [Float](repeating: 0, count: gateWidth)
+            let biasIH = slots.biasIH >= 0 ? values[slots.biasIH].scalars : nil
+            biasIH.withOptionalPointer { bih in
+                bias.withUnsafeMutableBufferPointer { kernel.inputBias(hiddenSize: H, biasIH: bih, biasHH: vectors.biasHH, into: $0.baseAddress!) }
+            }
+            layers.append(StepperLayer(
+                inputProduct: l == 0 ? nil : StepperMatrix(values[slots.weightIH], precision),
+                hiddenProduct: StepperMatrix(values[slots.weightHH], precision), bias: bias, vectors: vectors))
+        }
+        vectorStorage = storage
         // Layer 0's input part of every token, in Float32 whatever the precision.
         let embedding = model.embedding.weight.value, E = configuration.embeddingSize, V = configuration.vocabularySize
-        let inputProduct0 = StepperLayer.pack(parameters["weight_ih_l0"]!)
+        let inputProduct0 = StepperLayer.pack(values[model.recurrentCore.kernel.slots[0][0].weightIH])
         inputTable = [Float](repeating: 0, count: V * gateWidth)
         embedding.scalars.withUnsafeBufferPointer { e in
             inputTable.withUnsafeMutableBufferPointer { table in
@@ -124,6 +133,10 @@ public final class LanguageModelStepper {
         headBias = model.head.bias?.value.scalars ?? [Float](repeating: 0, count: V)
     }
 
+    deinit {
+        for buffer in vectorStorage { buffer.deallocate() }
+    }
+
     /// Back to the zero state.
     public func reset() {
         for i in h.indices { h[i] = 0; c[i] = 0 }
@@ -133,15 +146,14 @@ public final class LanguageModelStepper {
     /// The carried state as the fused layers give it: h (and c for LSTM) of shape `(numLayers, 1, hiddenSize)`.
     public var state: RecurrentLayerState {
         get {
-            if kind == nil, let fallbackState { return fallbackState }
+            if kernel == nil, let fallbackState { return fallbackState }
             let shape = [model.configuration.numLayers, 1, hiddenSize]
             let hv = Variable(Tensor(shape: shape, scalars: h))
-            let isLSTM = model.configuration.cell == .lstm || model.configuration.cell == .peepholeLSTM
-            return RecurrentLayerState(h: hv, c: isLSTM ? Variable(Tensor(shape: shape, scalars: c)) : nil)
+            return RecurrentLayerState(h: hv, c: layerConfiguration.cell.hasCellState ? Variable(Tensor(shape: shape, scalars: c)) : nil)
         }
         set {
             precondition(newValue.h.value.count == h.count, "LanguageModelStepper: the state must be (numLayers, 1, hiddenSize)")
-            if kind == nil { fallbackState = newValue; return }
+            if kernel == nil { fallbackState = newValue; return }
             h = newValue.h.value.scalars
             if let cv = newValue.c { c = cv.value.scalars } else { for i in c.indices { c[i] = 0 } }
         }
@@ -151,7 +163,7 @@ public final class LanguageModelStepper {
     public func step(_ token: Int) {
         let V = model.configuration.vocabularySize
         precondition(token >= 0 && token < V, "LanguageModelStepper: token \(token) is outside 0..<\(V)")
-        guard let kind, let head else {
+        guard let kernel, let head else {
             let (output, next) = GradientMode.withoutGradients {
                 fallbackModel!([token], batchSize: 1, sequenceLength: 1, state: fallbackState)
             }
@@ -175,27 +187,12 @@ public final class LanguageModelStepper {
                 } else {
                     gr.update(from: table.baseAddress! + token * G, count: G)
                 }
-                switch kind {
-                case .lstm:
+                if kernel.addsHiddenProductToGates {
                     layer.hiddenProduct.multiplyVector(hl, beta: 1, into: gr, threads: threads)
-                    VectorizedActivation.sigmoid(gr, gr, count: 2 * H)
-                    VectorizedActivation.tanh(gr + 2 * H, gr + 2 * H, count: H)
-                    for j in 0..<H { cl[j] = gr[H + j] * cl[j] + gr[j] * gr[2 * H + j] }
-                    VectorizedActivation.sigmoid(gr + 3 * H, gr + 3 * H, count: H)
-                    VectorizedActivation.tanh(cl, hl, count: H)
-                    for j in 0..<H { hl[j] *= gr[3 * H + j] }
-                case .gru:
+                } else {
                     layer.hiddenProduct.multiplyVector(hl, beta: 0, into: hp, threads: threads)
-                    for j in 0..<(2 * H) { gr[j] += hp[j] }
-                    VectorizedActivation.sigmoid(gr, gr, count: 2 * H)
-                    layer.hiddenBiasN.withUnsafeBufferPointer { bhn in
-                        for j in 0..<H { gr[2 * H + j] += gr[j] * (hp[2 * H + j] + bhn[j]) }
-                    }
-                    gruFinishRow(hiddenSize: H, gates: gr, hPrev: hl, output: hl)
-                case .rnn:
-                    layer.hiddenProduct.multiplyVector(hl, beta: 1, into: gr, threads: threads)
-                    VectorizedActivation.tanh(gr, hl, count: H)
                 }
+                kernel.stepRow(layerConfiguration, hiddenSize: H, gates: gr, hidden: hp, vectors: layer.vectors, h: hl, c: cl)
             }
             logits.withUnsafeMutableBufferPointer { out in
                 out.baseAddress!.update(from: headBias, count: V)
@@ -263,14 +260,22 @@ private struct StepperLayer {
     let inputProduct: StepperMatrix?
     /// `W_hh` packed for `h · W_hhᵀ`.
     let hiddenProduct: StepperMatrix
-    /// The bias added before the products (G).
+    /// The bias added before the products (G), `CellKernel.inputBias`.
     let bias: [Float]
-    /// GRU: b_hn (H), added to `W_hn h` inside the reset gate's product.
-    let hiddenBiasN: [Float]
+    /// b_hh and the peepholes, for the step row.
+    let vectors: CellRowVectors
 
     /// A weight `W` (n, k) packed for `x · Wᵀ`.
     static func pack(_ weight: Tensor) -> PackedMatrix {
         let n = weight.shape[0], k = weight.shape[1]
         return weight.scalars.withUnsafeBufferPointer { PackedMatrix(transposed: true, k: k, n: n, b: $0.baseAddress!, ldb: k) }
+    }
+}
+
+private extension Optional where Wrapped == [Float] {
+    /// `body` with a pointer to the elements, or nil.
+    func withOptionalPointer<R>(_ body: (UnsafePointer<Float>?) -> R) -> R {
+        guard let array = self else { return body(nil) }
+        return array.withUnsafeBufferPointer { body($0.baseAddress) }
     }
 }

@@ -39,39 +39,11 @@ extension FusedSequenceLayer {
     static func cellPathDirections(_ c: RecurrentLayerConfiguration, names: [String],
                                    parameters: [Parameter]) throws -> [[CellPathDirection]] {
         let byName = Dictionary(uniqueKeysWithValues: zip(names, parameters))
-        let H = c.hiddenSize
         return try (0..<c.numLayers).map { layer in
             try (0..<c.numDirections).map { direction -> CellPathDirection in
-                let s = c.suffix(layer: layer, direction: direction)
-                let inputSize = c.layerInputSize(layer)
-                func p(_ name: String) -> Parameter { byName[name + s]! }
-                func norm(_ name: String) -> LayerNormParameters? {
-                    c.layerNorm ? LayerNormParameters(weight: byName[name + s + ".weight"]!, bias: byName[name + s + ".bias"]!) : nil
-                }
-                let biasIH = c.bias ? p("bias_ih") : nil, biasHH = c.bias ? p("bias_hh") : nil
-                func zeros(_ batchSize: Int, _ width: Int) -> Variable { Variable(Tensor(zeros: [batchSize, width])) }
-                switch c.cell {
-                case .rnn(let nonlinearity):
-                    let cell = RNNCell(inputSize: inputSize, hiddenSize: H, nonlinearity: nonlinearity,
-                                       weightIH: p("weight_ih"), weightHH: p("weight_hh"), biasIH: biasIH, biasHH: biasHH,
-                                       layerNormIH: norm("ln_ih"), layerNormHH: norm("ln_hh"))
-                    return try cellPathDirection(cell, recurrentDropout: c.recurrentDropout, zoneout: c.zoneout,
-                                                 state: { h0, _, b in h0 ?? zeros(b, H) }, components: { ($0, nil) })
-                case .gru:
-                    let cell = GRUCell(inputSize: inputSize, hiddenSize: H, resetAfter: c.resetAfter,
-                                       weightIH: p("weight_ih"), weightHH: p("weight_hh"), biasIH: biasIH, biasHH: biasHH,
-                                       layerNormIH: norm("ln_ih"), layerNormHH: norm("ln_hh"))
-                    return try cellPathDirection(cell, recurrentDropout: c.recurrentDropout, zoneout: c.zoneout,
-                                                 state: { h0, _, b in h0 ?? zeros(b, H) }, components: { ($0, nil) })
-                case .lstm:
-                    let peepholes = c.peephole ? [p("weight_ci"), p("weight_cf"), p("weight_co")] : nil
-                    let cell = LSTMCell(inputSize: inputSize, hiddenSize: H, weightIH: p("weight_ih"), weightHH: p("weight_hh"),
-                                        biasIH: biasIH, biasHH: biasHH, peepholes: peepholes, layerNormIH: norm("ln_ih"),
-                                        layerNormHH: norm("ln_hh"), layerNormC: norm("ln_c"))
-                    return try cellPathDirection(cell, recurrentDropout: c.recurrentDropout, zoneout: c.zoneout,
-                                                 state: { h0, c0, b in LSTMState(h: h0 ?? zeros(b, H), c: c0 ?? zeros(b, H)) },
-                                                 components: { ($0.h, $0.c) })
-                }
+                let parameters = CellPathParameters(configuration: c, suffix: c.suffix(layer: layer, direction: direction),
+                                                    byName: byName)
+                return try c.cell.kernel.cellPathDirection(c, inputSize: c.layerInputSize(layer), parameters: parameters)
             }
         }
     }

@@ -130,7 +130,7 @@ final class FusedSequenceLayer {
                          "\(layerName): initial h must be (numLayers·numDirections, batchSize, \(c.projSize > 0 ? "projSize" : "hiddenSize")) = \([L * D, B, P]), got \(h0.shape)")
         }
         if let c0 {
-            precondition(c.cell == .lstm, "\(layerName): only LSTM has a cell state")
+            precondition(c.cell.hasCellState, "\(layerName): a \(c.cell) layer has no cell state c")
             precondition(c0.shape == [L * D, B, H],
                          "\(layerName): initial c must be (numLayers·numDirections, batchSize, hiddenSize) = \([L * D, B, H]), got \(c0.shape)")
         }

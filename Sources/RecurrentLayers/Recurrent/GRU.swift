@@ -26,7 +26,16 @@ public final class GRU: Module {
     /// Dropout between layers is active only while training (the default, as in PyTorch).
     public var isTraining = true
 
-    private init(core: FusedSequenceLayer) { self.core = core }
+    init(core: FusedSequenceLayer) { self.core = core }
+
+    /// Creates the layer `configuration` describes (its cell must be .gru), drawing its parameters
+    /// uniformly from ±1/√hiddenSize using `rng`.
+    /// - Throws: `ConfigurationError` naming the invalid argument.
+    public convenience init(configuration: RecurrentLayerConfiguration, using rng: inout RandomGenerator) throws {
+        try ConfigurationError.require(configuration.cell == .gru, "cell",
+                                       "must be .gru for \(Self.self), got \(configuration.cell)")
+        self.init(core: try FusedSequenceLayer(configuration: configuration, using: &rng))
+    }
 
     /// Creates a GRU whose parameters are drawn uniformly from ±1/√hiddenSize using `rng`.
     /// - Throws: `ConfigurationError` naming the invalid argument.

@@ -31,7 +31,16 @@ public final class LSTM: Module {
     /// Dropout between layers is active only while training (the default, as in PyTorch).
     public var isTraining = true
 
-    private init(core: FusedSequenceLayer) { self.core = core }
+    init(core: FusedSequenceLayer) { self.core = core }
+
+    /// Creates the layer `configuration` describes (its cell must be .lstm), drawing its parameters
+    /// uniformly from ±1/√hiddenSize using `rng`.
+    /// - Throws: `ConfigurationError` naming the invalid argument.
+    public convenience init(configuration: RecurrentLayerConfiguration, using rng: inout RandomGenerator) throws {
+        try ConfigurationError.require(configuration.cell == .lstm, "cell",
+                                       "must be .lstm for \(Self.self), got \(configuration.cell)")
+        self.init(core: try FusedSequenceLayer(configuration: configuration, using: &rng))
+    }
 
     /// Creates an LSTM whose parameters are drawn uniformly from ±1/√hiddenSize using `rng`.
     /// - Throws: `ConfigurationError` naming the invalid argument (sizes not positive, `numLayers` < 1,

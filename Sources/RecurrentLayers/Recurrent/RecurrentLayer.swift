@@ -68,27 +68,17 @@ extension LSTM: RecurrentLayer {
     }
 }
 
-/// Builds the layer that `configuration` describes, drawing its parameters from `rng`.
+/// Builds the layer that `configuration` describes (`RNN`, `LSTM` or `GRU`, by the cell table),
+/// drawing its parameters from `rng`.
 /// - Throws: `ConfigurationError` naming an invalid argument.
 public func makeRecurrentLayer(_ configuration: RecurrentLayerConfiguration,
                                using rng: inout RandomGenerator) throws -> any RecurrentLayer {
-    try configuration.validate()   // also the options that a layer kind does not take (resetAfter on LSTM)
-    let c = configuration
-    switch c.cell {
-    case .rnn(let nonlinearity):
-        return try RNN(inputSize: c.inputSize, hiddenSize: c.hiddenSize, numLayers: c.numLayers, nonlinearity: nonlinearity,
-                       bias: c.bias, batchFirst: c.batchFirst, dropout: c.dropout, bidirectional: c.bidirectional,
-                       layerNorm: c.layerNorm, recurrentDropout: c.recurrentDropout, zoneout: c.zoneout,
-                       mergeMode: c.mergeMode, using: &rng)
-    case .lstm:
-        return try LSTM(inputSize: c.inputSize, hiddenSize: c.hiddenSize, numLayers: c.numLayers, bias: c.bias,
-                        batchFirst: c.batchFirst, dropout: c.dropout, bidirectional: c.bidirectional,
-                        projSize: c.projSize, peephole: c.peephole, layerNorm: c.layerNorm,
-                        recurrentDropout: c.recurrentDropout, zoneout: c.zoneout, mergeMode: c.mergeMode, using: &rng)
-    case .gru:
-        return try GRU(inputSize: c.inputSize, hiddenSize: c.hiddenSize, numLayers: c.numLayers, bias: c.bias,
-                       batchFirst: c.batchFirst, dropout: c.dropout, bidirectional: c.bidirectional,
-                       resetAfter: c.resetAfter, layerNorm: c.layerNorm, recurrentDropout: c.recurrentDropout,
-                       zoneout: c.zoneout, mergeMode: c.mergeMode, using: &rng)
-    }
+    try makeFusedRecurrentLayer(configuration, using: &rng).layer
+}
+
+/// The layer and its fused core (which `LanguageModel` and `LanguageModelStepper` run directly).
+func makeFusedRecurrentLayer(_ configuration: RecurrentLayerConfiguration,
+                             using rng: inout RandomGenerator) throws -> (layer: any RecurrentLayer, core: FusedSequenceLayer) {
+    let core = try FusedSequenceLayer(configuration: configuration, using: &rng)   // validates
+    return (configuration.cell.kernel.makeLayer(core), core)
 }

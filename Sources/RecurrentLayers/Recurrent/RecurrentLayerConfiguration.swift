@@ -7,16 +7,6 @@ import RecurrentCore
 /// number of directions D (2 when bidirectional). The layer's output width per direction is
 /// `outputHiddenSize` (P when projecting, otherwise H).
 public struct RecurrentLayerConfiguration: Equatable, Sendable {
-    /// Which recurrence the layer runs.
-    public enum Cell: Equatable, Sendable {
-        /// `h' = act(W_ih x + b_ih + W_hh h + b_hh)`.
-        case rnn(RNNNonlinearity)
-        /// Gate blocks i, f, g, o (optionally with peepholes and a projection).
-        case lstm
-        /// Gate blocks r, z, n with the reset gate applied after `W_hn h + b_hn`.
-        case gru
-    }
-
     public var cell: Cell
     public var inputSize: Int
     public var hiddenSize: Int
@@ -77,13 +67,7 @@ public struct RecurrentLayerConfiguration: Equatable, Sendable {
                                        "must be a probability in [0, 1], got \(dropout)")
         try ConfigurationError.require(projSize >= 0 && projSize < hiddenSize, "projSize",
                                        "must be in 0..<hiddenSize (\(hiddenSize)), got \(projSize)")
-        if cell != .lstm {
-            try ConfigurationError.require(projSize == 0, "projSize", "is only supported by LSTM, got \(projSize)")
-            try ConfigurationError.require(!peephole, "peephole", "is only supported by LSTM")
-        }
-        if cell != .gru {
-            try ConfigurationError.require(resetAfter, "resetAfter", "is only an option of GRU (false means reset-before)")
-        }
+        try cell.kernel.validate(self)
         try ConfigurationError.require(recurrentDropout >= 0 && recurrentDropout <= 1, "recurrentDropout",
                                        "must be a probability in [0, 1], got \(recurrentDropout)")
         try ConfigurationError.require(zoneout >= 0 && zoneout <= 1, "zoneout",
@@ -116,13 +100,7 @@ public struct RecurrentLayerConfiguration: Equatable, Sendable {
     public var outputSize: Int { mergeMode == .concatenate ? numDirections * outputHiddenSize : outputHiddenSize }
 
     /// The number of gate blocks G stacked in `weight_ih`/`weight_hh` (RNN 1, LSTM 4, GRU 3).
-    public var gateCount: Int {
-        switch cell {
-        case .rnn: return 1
-        case .lstm: return 4
-        case .gru: return 3
-        }
-    }
+    public var gateCount: Int { cell.gateCount }
 
     /// The input width of layer `layer`: `inputSize` for layer 0, `D · outputHiddenSize` above.
     public func layerInputSize(_ layer: Int) -> Int {
@@ -172,6 +150,6 @@ public struct RecurrentLayerConfiguration: Equatable, Sendable {
     /// LSTM `ln_c` (H).
     var layerNormBlocks: [(name: String, width: Int)] {
         let gates = gateCount * hiddenSize
-        return [("ln_ih", gates), ("ln_hh", gates)] + (cell == .lstm ? [("ln_c", hiddenSize)] : [])
+        return [("ln_ih", gates), ("ln_hh", gates)] + (cell.hasCellState ? [("ln_c", hiddenSize)] : [])
     }
 }

@@ -11,6 +11,23 @@ import RecurrentCore
 // ones are (dr, dz, dn ⊙ r), so b_hh's n-part gradient is Σ dn_pre ⊙ r.
 
 enum GRUSequenceKernel {
+    /// One row of a step: `gates` (3H) holds the input part with b_ih + (b_hr, b_hz) folded in,
+    /// `hiddenProduct` (3H) `h_{t−1} · W_hhᵀ`, `biasN` b_hn (nil: none). Writes `W_hn h + b_hn` into
+    /// `hiddenN` (H, when given) and the new h into `output` (which may be `hPrev`).
+    @inline(__always)
+    static func forwardRow(hiddenSize H: Int, gates gr: UnsafeMutablePointer<Float>, hiddenProduct hp: UnsafePointer<Float>,
+                           biasN: UnsafePointer<Float>?, hPrev: UnsafePointer<Float>, hiddenN: UnsafeMutablePointer<Float>?,
+                           output: UnsafeMutablePointer<Float>) {
+        for j in 0..<(2 * H) { gr[j] += hp[j] }
+        VectorizedActivation.sigmoid(gr, gr, count: 2 * H)
+        for j in 0..<H {
+            let v = hp[2 * H + j] + (biasN?[j] ?? 0)
+            hiddenN?[j] = v
+            gr[2 * H + j] += gr[j] * v
+        }
+        gruFinishRow(hiddenSize: H, gates: gr, hPrev: hPrev, output: output)
+    }
+
     static func forward(_ ctx: FusedDirectionContext, weights w: FusedDirectionWeights, record: FusedDirectionRecord,
                         hN: UnsafeMutablePointer<Float>) {
         let g = ctx.geometry, B = g.batchSize, H = ctx.hiddenSize
@@ -19,15 +36,13 @@ enum GRUSequenceKernel {
         let hiddenProduct = FusedBuffer(count: B * G)
         // b_ih + (b_hr, b_hz, 0) folded into the input projection.
         let foldedBias: FusedBuffer? = w.biasIH == nil && w.biasHH == nil ? nil : {
-            let bias = FusedBuffer(count: G, zeroed: true)
-            if let bih = w.biasIH { for j in 0..<G { bias.pointer[j] += bih[j] } }
-            if let bhh = w.biasHH { for j in 0..<(2 * H) { bias.pointer[j] += bhh[j] } }
+            let bias = FusedBuffer(count: G)
+            inputBias(hiddenSize: H, biasIH: w.biasIH, biasHH: w.biasHH, into: bias.pointer)
             return bias
         }()
         ctx.hoistInputProjection(weightIH: w.weightIH, biasA: foldedBias.map { UnsafePointer($0.pointer) }, biasB: nil,
                                  width: G, into: gates)
-        let zeroH = FusedBuffer(count: H, zeroed: true)
-        let bhn = UnsafePointer(w.biasHH.map { $0 + 2 * H } ?? UnsafePointer(zeroH.pointer))
+        let bhn = w.biasHH.map { $0 + 2 * H }
 
         let fast = FastGEMM.worthPacking(rows: g.rows)
         let recurrentProduct = StepWeightProduct(weight: w.weightHH, transposed: true, n: G, k: H, fast: fast)
@@ -41,19 +56,9 @@ enum GRUSequenceKernel {
                                           c: hiddenProduct.pointer + rows.lowerBound * G, ldc: G)
                 for b in rows {
                     let row = g.row(t, b)
-                    let gr = gates + row * G
-                    let hp = hiddenProduct.pointer + b * G
-                    let hb = hPrev + b * hPrevStride
-                    let hn = hiddenN + row * H
-                    let out = ctx.output + row * ctx.outputWidth + ctx.column
-                    for j in 0..<(2 * H) { gr[j] += hp[j] }
-                    VectorizedActivation.sigmoid(gr, gr, count: 2 * H)
-                    for j in 0..<H {
-                        let v = hp[2 * H + j] + bhn[j]
-                        hn[j] = v
-                        gr[2 * H + j] += gr[j] * v
-                    }
-                    gruFinishRow(hiddenSize: H, gates: gr, hPrev: hb, output: out)
+                    forwardRow(hiddenSize: H, gates: gates + row * G, hiddenProduct: hiddenProduct.pointer + b * G, biasN: bhn,
+                               hPrev: hPrev + b * hPrevStride, hiddenN: hiddenN + row * H,
+                               output: ctx.output + row * ctx.outputWidth + ctx.column)
                 }
                 ctx.carryInactiveRows(step: s, rows: rows)
             }
@@ -122,5 +127,73 @@ func gruFinishRow(hiddenSize H: Int, gates gr: UnsafeMutablePointer<Float>, hPre
     for j in 0..<H {
         let z = gr[H + j], n = gr[2 * H + j]
         output[j] = n + z * (hPrev[j] - n)
+    }
+}
+
+extension GRUSequenceKernel: CellKernel {
+    static func makeLayer(_ core: FusedSequenceLayer) -> any RecurrentLayer { GRU(core: core) }
+    static var gateCount: Int { 3 }
+    /// r multiplies `W_hn h + b_hn`, so the step keeps the hidden product apart.
+    static var addsHiddenProductToGates: Bool { false }
+
+    static func validate(_ c: RecurrentLayerConfiguration) throws {
+        try requireNoProjectionOrPeephole(c)
+    }
+
+    /// b_ih + (b_hr, b_hz, 0): b_hn cannot fold, as r multiplies it.
+    static func inputBias(hiddenSize H: Int, biasIH: UnsafePointer<Float>?, biasHH: UnsafePointer<Float>?,
+                          into bias: UnsafeMutablePointer<Float>) {
+        for j in 0..<(3 * H) { bias[j] = (biasIH?[j] ?? 0) + (j < 2 * H ? biasHH?[j] ?? 0 : 0) }
+    }
+
+    static func makeRecord(rows: Int, _ c: RecurrentLayerConfiguration) -> FusedDirectionRecord {
+        var record = FusedDirectionRecord()
+        record.gates = FusedBuffer(count: rows * 3 * c.hiddenSize)
+        record.hiddenN = FusedBuffer(count: rows * c.hiddenSize)
+        return record
+    }
+
+    static func forward(_ ctx: FusedDirectionContext, _ c: RecurrentLayerConfiguration, weights: FusedDirectionWeights,
+                        record: FusedDirectionRecord, hN: UnsafeMutablePointer<Float>, cN: UnsafeMutablePointer<Float>?) {
+        if c.resetAfter {
+            forward(ctx, weights: weights, record: record, hN: hN)
+        } else {
+            GRUResetBeforeSequenceKernel.forward(ctx, weights: weights, record: record, hN: hN)
+        }
+    }
+
+    static func backward(_ ctx: FusedDirectionContext, _ c: RecurrentLayerConfiguration, weights: FusedDirectionWeights,
+                         record: FusedDirectionRecord, dOutput: UnsafePointer<Float>, dh: UnsafeMutablePointer<Float>,
+                         dc: UnsafeMutablePointer<Float>?, dInput: UnsafeMutablePointer<Float>?,
+                         gradients: FusedDirectionGradients) {
+        if c.resetAfter {
+            backward(ctx, weights: weights, record: record, dOutput: dOutput, dh: dh, dInput: dInput, gradients: gradients)
+        } else {
+            GRUResetBeforeSequenceKernel.backward(ctx, weights: weights, record: record, dOutput: dOutput, dh: dh,
+                                                  dInput: dInput, gradients: gradients)
+        }
+    }
+
+    static func cellPathDirection(_ c: RecurrentLayerConfiguration, inputSize: Int,
+                                  parameters p: CellPathParameters) throws -> CellPathDirection {
+        let cell = GRUCell(inputSize: inputSize, hiddenSize: c.hiddenSize, resetAfter: c.resetAfter,
+                           weightIH: p("weight_ih"), weightHH: p("weight_hh"), biasIH: p.biasIH, biasHH: p.biasHH,
+                           layerNormIH: p.norm("ln_ih"), layerNormHH: p.norm("ln_hh"))
+        return try RecurrentLayers.cellPathDirection(cell, recurrentDropout: c.recurrentDropout, zoneout: c.zoneout,
+                                                     state: { h0, _, b in h0 ?? p.zeros(b) }, components: { ($0, nil) })
+    }
+
+    static func makeStepCell(inputSize: Int, hiddenSize: Int, using rng: inout RandomGenerator) throws -> StepCell {
+        StepCell(try GRUCell(inputSize: inputSize, hiddenSize: hiddenSize, using: &rng), hasCellState: false,
+                 state: { $0.h }, components: { CellState(h: $0, c: nil) })
+    }
+
+    static func stepsRows(_ c: RecurrentLayerConfiguration) -> Bool { c.resetAfter }
+
+    static func stepRow(_ c: RecurrentLayerConfiguration, hiddenSize H: Int, gates: UnsafeMutablePointer<Float>,
+                        hidden: UnsafePointer<Float>, vectors: CellRowVectors, h: UnsafeMutablePointer<Float>,
+                        c cell: UnsafeMutablePointer<Float>) {
+        forwardRow(hiddenSize: H, gates: gates, hiddenProduct: hidden, biasN: vectors.biasHH.map { $0 + 2 * H },
+                   hPrev: h, hiddenN: nil, output: h)
     }
 }

@@ -11,6 +11,29 @@ import RecurrentCore
 // unprojected rows × H (projection only).
 
 enum LSTMSequenceKernel {
+    /// One row of a step: `gates` (4H) holds the pre-activations without the peephole terms; on return
+    /// it holds the activations i, f, g, o, and `c` (H) and `h` (H) the new state. `c` may be `cPrev`
+    /// (every element is read before it is written). Peepholes: `w.weightCI`, `weightCF`, `weightCO` (nil: none).
+    @inline(__always)
+    static func forwardRow(hiddenSize H: Int, gates gr: UnsafeMutablePointer<Float>, cPrev cp: UnsafePointer<Float>,
+                           c: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>, peepholes w: CellRowVectors) {
+        if let wci = w.weightCI, let wcf = w.weightCF {
+            for j in 0..<H {
+                gr[j] += wci[j] * cp[j]
+                gr[H + j] += wcf[j] * cp[j]
+            }
+        }
+        VectorizedActivation.sigmoid(gr, gr, count: 2 * H)
+        VectorizedActivation.tanh(gr + 2 * H, gr + 2 * H, count: H)
+        for j in 0..<H { c[j] = gr[H + j] * cp[j] + gr[j] * gr[2 * H + j] }
+        if let wco = w.weightCO {
+            for j in 0..<H { gr[3 * H + j] += wco[j] * c[j] }
+        }
+        VectorizedActivation.sigmoid(gr + 3 * H, gr + 3 * H, count: H)
+        VectorizedActivation.tanh(c, h, count: H)
+        for j in 0..<H { h[j] *= gr[3 * H + j] }
+    }
+
     static func forward(_ ctx: FusedDirectionContext, weights w: FusedDirectionWeights, record: FusedDirectionRecord,
                         hN: UnsafeMutablePointer<Float>, cN: UnsafeMutablePointer<Float>) {
         let g = ctx.geometry, B = g.batchSize, H = ctx.hiddenSize, P = ctx.outputHiddenSize
@@ -49,25 +72,9 @@ enum LSTMSequenceKernel {
                     continue
                 }
                 for b in rows {
-                    let gr = gateStep + b * gateStride
-                    let cp = cPrev + b * cPrevStride
-                    let c = cells + g.row(t, b) * H
-                    if let wci = w.weightCI, let wcf = w.weightCF {
-                        for j in 0..<H {
-                            gr[j] += wci[j] * cp[j]
-                            gr[H + j] += wcf[j] * cp[j]
-                        }
-                    }
-                    VectorizedActivation.sigmoid(gr, gr, count: 2 * H)
-                    VectorizedActivation.tanh(gr + 2 * H, gr + 2 * H, count: H)
-                    for j in 0..<H { c[j] = gr[H + j] * cp[j] + gr[j] * gr[2 * H + j] }
-                    if let wco = w.weightCO {
-                        for j in 0..<H { gr[3 * H + j] += wco[j] * c[j] }
-                    }
-                    VectorizedActivation.sigmoid(gr + 3 * H, gr + 3 * H, count: H)
                     let h = unprojected.map { $0 + g.row(t, b) * H } ?? (ctx.output + g.row(t, b) * ctx.outputWidth + ctx.column)
-                    VectorizedActivation.tanh(c, h, count: H)
-                    for j in 0..<H { h[j] *= gr[3 * H + j] }
+                    forwardRow(hiddenSize: H, gates: gateStep + b * gateStride, cPrev: cPrev + b * cPrevStride,
+                               c: cells + g.row(t, b) * H, h: h, peepholes: w.vectors)
                 }
                 if let unprojected, let weightHR = w.weightHR {
                     stepProduct(m: B, n: P, k: H, a: unprojected + g.row(t, 0) * H, lda: rs * H, weight: weightHR,
@@ -185,5 +192,59 @@ enum LSTMSequenceKernel {
             if let d = gradients.weightCF { d.update(from: dPeep.pointer + H, count: H) }
             if let d = gradients.weightCO { d.update(from: dPeep.pointer + 2 * H, count: H) }
         }
+    }
+}
+
+extension LSTMSequenceKernel: CellKernel {
+    static func makeLayer(_ core: FusedSequenceLayer) -> any RecurrentLayer { LSTM(core: core) }
+    static var gateCount: Int { 4 }
+    static var hasCellState: Bool { true }
+
+    static func validate(_ c: RecurrentLayerConfiguration) throws {
+        try requireResetAfter(c)
+    }
+
+    static func makeRecord(rows: Int, _ c: RecurrentLayerConfiguration) -> FusedDirectionRecord {
+        var record = FusedDirectionRecord()
+        record.gates = FusedBuffer(count: rows * 4 * c.hiddenSize)
+        record.cells = FusedBuffer(count: rows * c.hiddenSize)
+        if c.projSize > 0 { record.unprojected = FusedBuffer(count: rows * c.hiddenSize) }
+        return record
+    }
+
+    static func forward(_ ctx: FusedDirectionContext, _ c: RecurrentLayerConfiguration, weights: FusedDirectionWeights,
+                        record: FusedDirectionRecord, hN: UnsafeMutablePointer<Float>, cN: UnsafeMutablePointer<Float>?) {
+        forward(ctx, weights: weights, record: record, hN: hN, cN: cN!)
+    }
+
+    static func backward(_ ctx: FusedDirectionContext, _ c: RecurrentLayerConfiguration, weights: FusedDirectionWeights,
+                         record: FusedDirectionRecord, dOutput: UnsafePointer<Float>, dh: UnsafeMutablePointer<Float>,
+                         dc: UnsafeMutablePointer<Float>?, dInput: UnsafeMutablePointer<Float>?,
+                         gradients: FusedDirectionGradients) {
+        backward(ctx, weights: weights, record: record, dOutput: dOutput, dh: dh, dc: dc!, dInput: dInput, gradients: gradients)
+    }
+
+    static func cellPathDirection(_ c: RecurrentLayerConfiguration, inputSize: Int,
+                                  parameters p: CellPathParameters) throws -> CellPathDirection {
+        let peepholes = c.peephole ? [p("weight_ci"), p("weight_cf"), p("weight_co")] : nil
+        let cell = LSTMCell(inputSize: inputSize, hiddenSize: c.hiddenSize, weightIH: p("weight_ih"), weightHH: p("weight_hh"),
+                            biasIH: p.biasIH, biasHH: p.biasHH, peepholes: peepholes, layerNormIH: p.norm("ln_ih"),
+                            layerNormHH: p.norm("ln_hh"), layerNormC: p.norm("ln_c"))
+        return try RecurrentLayers.cellPathDirection(cell, recurrentDropout: c.recurrentDropout, zoneout: c.zoneout,
+                                                     state: { h0, c0, b in LSTMState(h: h0 ?? p.zeros(b), c: c0 ?? p.zeros(b)) },
+                                                     components: { ($0.h, $0.c) })
+    }
+
+    static func makeStepCell(inputSize: Int, hiddenSize: Int, using rng: inout RandomGenerator) throws -> StepCell {
+        StepCell(try LSTMCell(inputSize: inputSize, hiddenSize: hiddenSize, using: &rng), hasCellState: true,
+                 state: { LSTMState(h: $0.h, c: $0.c!) }, components: { CellState(h: $0.h, c: $0.c) })
+    }
+
+    static func stepsRows(_ c: RecurrentLayerConfiguration) -> Bool { c.projSize == 0 }
+
+    static func stepRow(_ c: RecurrentLayerConfiguration, hiddenSize H: Int, gates: UnsafeMutablePointer<Float>,
+                        hidden: UnsafePointer<Float>, vectors: CellRowVectors, h: UnsafeMutablePointer<Float>,
+                        c cell: UnsafeMutablePointer<Float>) {
+        forwardRow(hiddenSize: H, gates: gates, cPrev: cell, c: cell, h: h, peepholes: vectors)
     }
 }

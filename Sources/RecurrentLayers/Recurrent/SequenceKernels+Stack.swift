@@ -43,7 +43,7 @@ struct FusedSequenceKernel {
         self.slots = FusedParameterSlots.layout(of: configuration)
     }
 
-    var isLSTM: Bool { configuration.cell == .lstm }
+    var hasCellState: Bool { configuration.cell.hasCellState }
 
     private func context(_ geometry: SequenceGeometry, layer: Int, direction: Int, input: FusedBuffer,
                          output: FusedBuffer, h0: FusedBuffer, c0: FusedBuffer?) -> FusedDirectionContext {
@@ -75,9 +75,9 @@ struct FusedSequenceKernel {
         let L = c.numLayers, D = c.numDirections, H = c.hiddenSize, P = c.outputHiddenSize, rows = geometry.rows
         let stateCount = L * D * B
         let h0Buffer = h0.map(FusedBuffer.init(copying:)) ?? FusedBuffer(count: stateCount * P, zeroed: true)
-        let c0Buffer: FusedBuffer? = isLSTM ? (c0.map(FusedBuffer.init(copying:)) ?? FusedBuffer(count: stateCount * H, zeroed: true)) : nil
+        let c0Buffer: FusedBuffer? = hasCellState ? (c0.map(FusedBuffer.init(copying:)) ?? FusedBuffer(count: stateCount * H, zeroed: true)) : nil
         let hN = FusedBuffer(count: stateCount * P)
-        let cN: FusedBuffer? = isLSTM ? FusedBuffer(count: stateCount * H) : nil
+        let cN: FusedBuffer? = hasCellState ? FusedBuffer(count: stateCount * H) : nil
         let maskBuffers = masks.map { $0.map(FusedBuffer.init(copying:)) }
 
         var layerInputs: [FusedBuffer] = []
@@ -93,26 +93,9 @@ struct FusedSequenceKernel {
                     if k == 0 { ctx.embeddedInput = embeddedInput }
                     let weights = slots[k][d].weights(p)
                     let state = k * D + d
-                    var record = FusedDirectionRecord()
-                    switch c.cell {
-                    case .lstm:
-                        record.gates = FusedBuffer(count: rows * 4 * H)
-                        record.cells = FusedBuffer(count: rows * H)
-                        if c.projSize > 0 { record.unprojected = FusedBuffer(count: rows * H) }
-                        LSTMSequenceKernel.forward(ctx, weights: weights, record: record,
-                                                   hN: hN.pointer + state * B * P, cN: cN!.pointer + state * B * H)
-                    case .gru:
-                        record.gates = FusedBuffer(count: rows * 3 * H)
-                        record.hiddenN = FusedBuffer(count: rows * H)
-                        if c.resetAfter {
-                            GRUSequenceKernel.forward(ctx, weights: weights, record: record, hN: hN.pointer + state * B * P)
-                        } else {
-                            GRUResetBeforeSequenceKernel.forward(ctx, weights: weights, record: record, hN: hN.pointer + state * B * P)
-                        }
-                    case .rnn(let nonlinearity):
-                        RNNSequenceKernel.forward(ctx, weights: weights, relu: nonlinearity == .relu,
-                                                  hN: hN.pointer + state * B * P)
-                    }
+                    let record = c.cell.kernel.makeRecord(rows: rows, c)
+                    c.cell.kernel.forward(ctx, c, weights: weights, record: record, hN: hN.pointer + state * B * P,
+                                          cN: cN.map { $0.pointer + state * B * H })
                     if saving { layerRecords.append(record) }
                 }
                 if saving {
@@ -171,24 +154,9 @@ struct FusedSequenceKernel {
                         let gradients = slots[k][d].gradients(dParameterBuffers)
                         let record = trace.records[k][d]
                         let state = k * D + d
-                        switch c.cell {
-                        case .lstm:
-                            LSTMSequenceKernel.backward(ctx, weights: weights, record: record, dOutput: dOut.pointer,
-                                                        dh: dh.pointer + state * B * P, dc: dc!.pointer + state * B * H,
-                                                        dInput: dX?.pointer, gradients: gradients)
-                        case .gru:
-                            if c.resetAfter {
-                                GRUSequenceKernel.backward(ctx, weights: weights, record: record, dOutput: dOut.pointer,
-                                                           dh: dh.pointer + state * B * P, dInput: dX?.pointer, gradients: gradients)
-                            } else {
-                                GRUResetBeforeSequenceKernel.backward(ctx, weights: weights, record: record, dOutput: dOut.pointer,
-                                                                      dh: dh.pointer + state * B * P, dInput: dX?.pointer,
-                                                                      gradients: gradients)
-                            }
-                        case .rnn(let nonlinearity):
-                            RNNSequenceKernel.backward(ctx, weights: weights, relu: nonlinearity == .relu, dOutput: dOut.pointer,
-                                                       dh: dh.pointer + state * B * P, dInput: dX?.pointer, gradients: gradients)
-                        }
+                        c.cell.kernel.backward(ctx, c, weights: weights, record: record, dOutput: dOut.pointer,
+                                               dh: dh.pointer + state * B * P, dc: dc.map { $0.pointer + state * B * H },
+                                               dInput: dX?.pointer, gradients: gradients)
                     }
                     guard let dX else { continue }
                     if k > 0 {

@@ -87,8 +87,8 @@ public final class EncoderDecoder: Module {
     public let targetEmbedding: Embedding
     public let attention: AdditiveAttention?
     public let output: Linear
-    private let encoder: CellBox
-    private let decoder: CellBox
+    private let encoder: StepCell
+    private let decoder: StepCell
     public var isTraining = true
 
     /// A model with parameters drawn from `rng`.
@@ -98,9 +98,9 @@ public final class EncoderDecoder: Module {
         let c = configuration
         self.configuration = c
         sourceEmbedding = try Embedding(count: c.sourceVocabularySize, dimension: c.embeddingSize, using: &rng)
-        encoder = try CellBox(c.cell, inputSize: c.embeddingSize, hiddenSize: c.hiddenSize, using: &rng)
+        encoder = try StepCell(c.cell, inputSize: c.embeddingSize, hiddenSize: c.hiddenSize, using: &rng)
         targetEmbedding = try Embedding(count: c.targetVocabularySize, dimension: c.embeddingSize, using: &rng)
-        decoder = try CellBox(c.cell, inputSize: c.embeddingSize + c.hiddenSize, hiddenSize: c.hiddenSize, using: &rng)
+        decoder = try StepCell(c.cell, inputSize: c.embeddingSize + c.hiddenSize, hiddenSize: c.hiddenSize, using: &rng)
         attention = c.attention
             ? try AdditiveAttention(querySize: c.hiddenSize, keySize: c.hiddenSize, attentionSize: c.attentionSize, using: &rng)
             : nil
@@ -368,72 +368,5 @@ public final class EncoderDecoder: Module {
         return Memory(outputs: tile(memory.outputs), keys: memory.keys.map(tile),
                       lengths: Array(repeating: memory.lengths[0], count: count),
                       finalState: CellState.stacked(Array(repeating: memory.finalState, count: count)))
-    }
-}
-
-// MARK: - Cell plumbing
-
-/// The decoder/encoder state: `h` `(batchSize, hiddenSize)` and, for LSTM, `c`.
-struct CellState {
-    var h: Variable
-    var c: Variable?
-
-    /// Rows of several single- or multi-row states, concatenated along the batch axis.
-    static func stacked(_ states: [CellState]) -> CellState {
-        if states.count == 1 { return states[0] }
-        let h = Variable.concatenated(states.map(\.h), axis: 0)
-        let c = states[0].c == nil ? nil : Variable.concatenated(states.map { $0.c! }, axis: 0)
-        return CellState(h: h, c: c)
-    }
-
-    /// One single-row state per row.
-    func unstacked() -> [CellState] {
-        let rows = h.shape[0]
-        return (0..<rows).map { r in CellState(h: h.slice(r..<(r + 1)), c: c?.slice(r..<(r + 1))) }
-    }
-}
-
-/// The gated cell of a model built on the step-by-step cells (`GRUCell`, `LSTMCell`).
-public enum GatedCellKind: String, Codable, CaseIterable, Sendable {
-    case gru, lstm
-}
-
-/// A GRU or LSTM cell behind one interface.
-enum CellBox {
-    case gru(GRUCell)
-    case lstm(LSTMCell)
-
-    init(_ kind: GatedCellKind, inputSize: Int, hiddenSize: Int, using rng: inout RandomGenerator) throws {
-        switch kind {
-        case .gru: self = .gru(try GRUCell(inputSize: inputSize, hiddenSize: hiddenSize, using: &rng))
-        case .lstm: self = .lstm(try LSTMCell(inputSize: inputSize, hiddenSize: hiddenSize, using: &rng))
-        }
-    }
-
-    var module: any Module {
-        switch self {
-        case .gru(let cell): return cell
-        case .lstm(let cell): return cell
-        }
-    }
-
-    func step(_ input: Variable, state: CellState) -> CellState {
-        switch self {
-        case .gru(let cell): return CellState(h: cell(input, state: state.h).state, c: nil)
-        case .lstm(let cell):
-            let next = cell(input, state: LSTMState(h: state.h, c: state.c!)).state
-            return CellState(h: next.h, c: next.c)
-        }
-    }
-
-    func run(_ input: Variable, lengths: [Int]) -> (output: Variable, state: CellState) {
-        switch self {
-        case .gru(let cell):
-            let (output, h) = runSequence(cell, over: input, lengths: lengths)
-            return (output, CellState(h: h, c: nil))
-        case .lstm(let cell):
-            let (output, s) = runSequence(cell, over: input, lengths: lengths)
-            return (output, CellState(h: s.h, c: s.c))
-        }
     }
 }

@@ -57,7 +57,7 @@ public final class SequenceTagger: Module {
 /// names), `head.weight` `(outputSize, hiddenSize)`, `head.bias`.
 public final class SequenceClassifier: Module {
     public let embedding: Embedding
-    private let cell: CellBox
+    private let cell: StepCell
     public let head: Linear
     public var isTraining = true
 
@@ -65,7 +65,7 @@ public final class SequenceClassifier: Module {
     public init(cell: GatedCellKind = .gru, vocabularySize: Int, embeddingSize: Int, hiddenSize: Int, outputSize: Int,
                 using rng: inout RandomGenerator) throws {
         embedding = try Embedding(count: vocabularySize, dimension: embeddingSize, using: &rng)
-        self.cell = try CellBox(cell, inputSize: embeddingSize, hiddenSize: hiddenSize, using: &rng)
+        self.cell = try StepCell(cell, inputSize: embeddingSize, hiddenSize: hiddenSize, using: &rng)
         head = try Linear(inputSize: hiddenSize, outputSize: outputSize, using: &rng)
     }
 
@@ -104,7 +104,7 @@ public final class SequenceGenerator: Module {
     public let vectorSize: Int
     public let hiddenSize: Int
     public let condition: Linear?
-    private let cell: CellBox
+    private let cell: StepCell
     public let head: Linear
     public var isTraining = true
 
@@ -116,7 +116,7 @@ public final class SequenceGenerator: Module {
         self.vectorSize = vectorSize
         self.hiddenSize = hiddenSize
         condition = conditioning == .initialState ? try Linear(inputSize: vectorSize, outputSize: hiddenSize, using: &rng) : nil
-        self.cell = try CellBox(cell, inputSize: conditioning == .everyStep ? vectorSize : 1, hiddenSize: hiddenSize, using: &rng)
+        self.cell = try StepCell(cell, inputSize: conditioning == .everyStep ? vectorSize : 1, hiddenSize: hiddenSize, using: &rng)
         head = try Linear(inputSize: hiddenSize, outputSize: outputSize, using: &rng)
     }
 
@@ -136,10 +136,10 @@ public final class SequenceGenerator: Module {
         switch conditioning {
         case .initialState:
             let h0 = condition!(vectors).tanh()
-            state = CellState(h: h0, c: cell.isLSTM ? zeros : nil)
+            state = CellState(h: h0, c: cell.hasCellState ? zeros : nil)
             input = Variable(Tensor(zeros: [batchSize, 1]))
         case .everyStep:
-            state = CellState(h: zeros, c: cell.isLSTM ? zeros : nil)
+            state = CellState(h: zeros, c: cell.hasCellState ? zeros : nil)
             input = vectors
         }
         var outputs = [Variable]()
@@ -149,8 +149,4 @@ public final class SequenceGenerator: Module {
         }
         return Variable.stacked(outputs)
     }
-}
-
-extension CellBox {
-    var isLSTM: Bool { if case .lstm = self { return true } else { return false } }
 }

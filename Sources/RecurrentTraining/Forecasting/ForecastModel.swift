@@ -15,6 +15,9 @@ public struct ForecastModelConfiguration: Codable, Equatable, Sendable {
         /// `NARXNetwork`: tapped delay lines of the last W targets and features feeding a
         /// one-hidden-layer perceptron; always run closed loop (its forecasts are fed back).
         case narx
+
+        /// The fused layers' cell (nil for NARX).
+        public var recurrentCell: CellKind? { CellKind(rawValue: rawValue) }
     }
 
     /// How a recurrent cell produces H steps.
@@ -113,7 +116,7 @@ public final class ForecastModel: Module {
             recurrent = nil
             head = nil
         } else {
-            let cell: RecurrentLayerConfiguration.Cell = c.cell == .lstm ? .lstm : c.cell == .gru ? .gru : .rnn(.tanh)
+            guard let cell = c.cell.recurrentCell?.layerCell else { preconditionFailure("ForecastModel: \(c.cell) is not a recurrent cell") }
             recurrent = try makeRecurrentLayer(RecurrentLayerConfiguration(cell: cell, inputSize: c.channelCount,
                                                                            hiddenSize: c.hiddenSize, numLayers: c.numLayers),
                                                using: &rng)

@@ -219,8 +219,7 @@ public struct TrainingCheckpoint {
         let carried = try safetensors(File.carriedState)
         let m = configuration.model
         let stateShape = [m.numLayers, configuration.batchSize, m.hiddenSize]
-        let isLSTM = m.cell == .lstm || m.cell == .peepholeLSTM
-        let expectedNames: Set<String> = isLSTM ? ["h", "c"] : ["h"]
+        let expectedNames: Set<String> = m.recurrent.cell.hasCellState ? ["h", "c"] : ["h"]
         if carried.isEmpty {
             carriedState = nil
         } else {

@@ -100,9 +100,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public func validate() throws {
         try corpusConfiguration.validate()
         try ConfigurationError.require(model.embeddingSize > 0, "embeddingSize", "must be positive, got \(model.embeddingSize)")
-        try ConfigurationError.require(model.hiddenSize > 0, "hiddenSize", "must be positive, got \(model.hiddenSize)")
-        try ConfigurationError.require(model.numLayers > 0, "numLayers", "must be positive, got \(model.numLayers)")
-        try ConfigurationError.require(model.dropout >= 0 && model.dropout < 1, "dropout", "must be in [0, 1), got \(model.dropout)")
+        try model.recurrent.validate()   // the layer's own rules (one place for them)
         try ConfigurationError.require(learningRate > 0 && learningRate.isFinite, "learningRate",
                                        "must be positive and finite, got \(learningRate)")
         try ConfigurationError.require(learningRateDecay > 0 && learningRateDecay <= 1, "learningRateDecay",
