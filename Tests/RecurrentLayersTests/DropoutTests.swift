@@ -155,4 +155,33 @@ final class DropoutTests: XCTestCase {
         let l2 = (lstm(x).output * probeL).sum().value.scalar
         XCTAssertNotEqual(l1, l2)
     }
+
+    /// A layer's own generator: its masks depend only on it (not on anything else drawn in the
+    /// process) and `GlobalRandom` is left alone, on the fused path and on the cell path (zoneout,
+    /// recurrent dropout, dropout between layers).
+    func testLayersDrawTheirMasksFromTheirOwnGenerator() throws {
+        var rng = RandomGenerator(seed: 21)
+        let fused = try LSTM(inputSize: 3, hiddenSize: 5, numLayers: 2, dropout: 0.5, using: &rng)
+        let cellPath = try GRU(inputSize: 3, hiddenSize: 5, numLayers: 2, dropout: 0.5, recurrentDropout: 0.3, zoneout: 0.2,
+                               using: &rng)
+        let x = Variable(.uniform(shape: [6, 2, 3], low: -1, high: 1, using: &rng))
+        for (name, layer) in [("fused LSTM", fused as any RecurrentLayer), ("cell-path GRU", cellPath)] {
+            func run(generator: RandomGenerator, globalSeed: UInt64) -> (output: [Float], global: RandomGenerator, after: RandomGenerator) {
+                if let lstm = layer as? LSTM { lstm.dropoutGenerator = generator }
+                if let gru = layer as? GRU { gru.dropoutGenerator = generator }
+                GlobalRandom.seed(globalSeed)
+                let before = GlobalRandom.state
+                let output = layer.run(x, state: nil).output.value.scalars
+                XCTAssertEqual(GlobalRandom.state, before, "\(name): GlobalRandom untouched")
+                let after = (layer as? LSTM)?.dropoutGenerator ?? (layer as? GRU)?.dropoutGenerator
+                return (output, before, try! XCTUnwrap(after))
+            }
+            let a = run(generator: RandomGenerator(seed: 5), globalSeed: 1)
+            let b = run(generator: RandomGenerator(seed: 5), globalSeed: 2)
+            let c = run(generator: RandomGenerator(seed: 6), globalSeed: 1)
+            XCTAssertEqual(a.output, b.output, "\(name): same own generator, different global seed → same masks")
+            XCTAssertNotEqual(a.output, c.output, "\(name): another own generator → other masks")
+            XCTAssertNotEqual(a.after, RandomGenerator(seed: 5), "\(name): the masks were drawn from the own generator")
+        }
+    }
 }

@@ -137,6 +137,14 @@ public final class LanguageModel: Module {
             + prefixed("head", head.namedParameters)
     }
 
+    /// The generator of the recurrent layer's masks (dropout between layers, recurrent dropout,
+    /// zoneout); nil, the default, draws them from `GlobalRandom`. `LanguageModelTrainer` sets the
+    /// run's own generator here.
+    public var dropoutGenerator: RandomGenerator? {
+        get { recurrentCore.randomSource.generator }
+        set { recurrentCore.randomSource.generator = newValue }
+    }
+
     public var isTraining: Bool {
         get { recurrent.isTraining }
         set {

@@ -191,6 +191,8 @@ struct CellPathParameters {
     let configuration: RecurrentLayerConfiguration
     let suffix: String
     let byName: [String: Parameter]
+    /// Where the wrappers draw their masks (the layer's `randomSource`).
+    let source: RandomSource
 
     func callAsFunction(_ stem: String) -> Parameter { byName[stem + suffix]! }
     var biasIH: Parameter? { configuration.bias ? self("bias_ih") : nil }

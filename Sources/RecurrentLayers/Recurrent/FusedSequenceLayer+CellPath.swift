@@ -15,14 +15,17 @@ typealias CellPathDirection = (_ input: Variable, _ h0: Variable?, _ c0: Variabl
                                _ reversed: Bool, _ training: Bool) -> (output: Variable, h: Variable, c: Variable?)
 
 /// `cell` wrapped in variational dropout (probability `recurrentDropout` on h) and zoneout (`zoneout`
-/// on every state component); either wrapper is the identity at probability 0.
+/// on every state component), drawing their masks from `source`; either wrapper is the identity at
+/// probability 0.
 func cellPathDirection<Cell: RecurrentInputMaskable>(
-    _ cell: Cell, recurrentDropout: Float, zoneout: Float,
+    _ cell: Cell, recurrentDropout: Float, zoneout: Float, source: RandomSource,
     state: @escaping (_ h0: Variable?, _ c0: Variable?, _ batchSize: Int) -> Cell.State,
     components: @escaping (Cell.State) -> (h: Variable, c: Variable?)
 ) throws -> CellPathDirection where Cell.State: MaskableState & ComponentwiseState {
     let variational = try VariationalDropoutCell(cell, recurrentProbability: recurrentDropout)
     let zoned = try ZoneoutCell(variational, probability: zoneout)
+    variational.source = source
+    zoned.source = source
     return { input, h0, c0, lengths, reversed, training in
         zoned.isTraining = training
         let batchSize = input.shape[1]
@@ -36,13 +39,13 @@ func cellPathDirection<Cell: RecurrentInputMaskable>(
 
 extension FusedSequenceLayer {
     /// The cell-path runners `[layer][direction]` over `parameters` (in `parameterShapes` order).
-    static func cellPathDirections(_ c: RecurrentLayerConfiguration, names: [String],
-                                   parameters: [Parameter]) throws -> [[CellPathDirection]] {
+    static func cellPathDirections(_ c: RecurrentLayerConfiguration, names: [String], parameters: [Parameter],
+                                   source: RandomSource) throws -> [[CellPathDirection]] {
         let byName = Dictionary(uniqueKeysWithValues: zip(names, parameters))
         return try (0..<c.numLayers).map { layer in
             try (0..<c.numDirections).map { direction -> CellPathDirection in
                 let parameters = CellPathParameters(configuration: c, suffix: c.suffix(layer: layer, direction: direction),
-                                                    byName: byName)
+                                                    byName: byName, source: source)
                 return try c.cell.kernel.cellPathDirection(c, inputSize: c.layerInputSize(layer), parameters: parameters)
             }
         }
@@ -73,7 +76,7 @@ extension FusedSequenceLayer {
             }
             layerInput = D == 1 ? outputs[0] : Variable.concatenated(outputs, axis: 2)
             if layer < c.numLayers - 1 {
-                layerInput = dropout(layerInput, probability: c.dropout, training: training)
+                layerInput = randomSource.with { dropout(layerInput, probability: c.dropout, training: training, using: &$0) }
             }
         }
         let output = batchFirst ? layerInput.permuted([1, 0, 2]) : layerInput

@@ -15,6 +15,8 @@ final class FusedSequenceLayer {
     let kernel: FusedSequenceKernel
     /// The cells over the same parameters, `[layer][direction]`; empty when no option needs them.
     let cellPath: [[CellPathDirection]]
+    /// Where every mask of the layer is drawn (dropout between layers, recurrent dropout, zoneout).
+    let randomSource: RandomSource
 
     /// Validates `configuration` and initialises every weight and bias uniformly in ±1/√hiddenSize
     /// (PyTorch's default), drawing in `parameterShapes` order from `rng`; layer-norm gains are 1 and
@@ -32,7 +34,9 @@ final class FusedSequenceLayer {
         kernel = FusedSequenceKernel(configuration: configuration)
         let c = configuration
         let needsCells = c.layerNorm || c.zoneout > 0 || c.recurrentDropout > 0
-        cellPath = needsCells ? try Self.cellPathDirections(c, names: names, parameters: parameters) : []
+        let source = RandomSource()
+        randomSource = source
+        cellPath = needsCells ? try Self.cellPathDirections(c, names: names, parameters: parameters, source: source) : []
     }
 
     var namedParameters: [(name: String, parameter: Parameter)] { Array(zip(names, parameters)) }
@@ -147,7 +151,7 @@ final class FusedSequenceLayer {
         let lengths = lengths.flatMap { $0.allSatisfy { $0 == T } ? nil : $0 }
         var masks: [Tensor?] = Array(repeating: nil, count: L - 1)
         if training && c.dropout > 0 && L > 1 {
-            GlobalRandom.with { rng in
+            randomSource.with { rng in
                 for k in 0..<(L - 1) {
                     masks[k] = Tensor.dropoutMask(shape: [T * B * D * P], probability: c.dropout, using: &rng)
                 }

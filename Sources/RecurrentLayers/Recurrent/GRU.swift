@@ -68,6 +68,13 @@ public final class GRU: Module {
 
     public var namedParameters: [(name: String, parameter: Parameter)] { core.namedParameters }
 
+    /// The generator of this layer's masks (dropout between layers, recurrent dropout, zoneout); nil,
+    /// the default, draws them from the process-wide `GlobalRandom`.
+    public var dropoutGenerator: RandomGenerator? {
+        get { core.randomSource.generator }
+        set { core.randomSource.generator = newValue }
+    }
+
     /// Runs the whole sequence. A nil `state` ((numLayers·D, batchSize, hiddenSize)) means zeros.
     /// With `lengths` (one per batch row, each in 0...sequenceLength) the batch is padded: row b is read
     /// at steps 0..<lengths[b] only, its output is zero past them, its final state is the one after its

@@ -22,7 +22,7 @@ import RecurrentAutodiff
 ///
 /// A call is one tape operation whose backward runs BPTT over the whole stack. Between layers
 /// (not after the last) inverted dropout with probability `dropout` applies while `isTraining`,
-/// drawing its masks from `GlobalRandom`.
+/// drawing its masks from `dropoutGenerator` (by default `GlobalRandom`).
 ///
 /// Options `layerNorm`, `recurrentDropout`, `zoneout` (h and c), `mergeMode` and `lengths` as in `GRU`
 /// (not combinable with `projSize`).
@@ -75,6 +75,13 @@ public final class LSTM: Module {
     public var peephole: Bool { configuration.peephole }
 
     public var namedParameters: [(name: String, parameter: Parameter)] { core.namedParameters }
+
+    /// The generator of this layer's masks (dropout between layers, recurrent dropout, zoneout); nil,
+    /// the default, draws them from the process-wide `GlobalRandom`.
+    public var dropoutGenerator: RandomGenerator? {
+        get { core.randomSource.generator }
+        set { core.randomSource.generator = newValue }
+    }
 
     /// Runs the whole sequence. A nil `state` means the zero state; `lengths` as in `GRU` (each row's
     /// final h and c are taken at its own last step).

@@ -62,6 +62,13 @@ public final class RNN: Module {
 
     public var namedParameters: [(name: String, parameter: Parameter)] { core.namedParameters }
 
+    /// The generator of this layer's masks (dropout between layers, recurrent dropout, zoneout); nil,
+    /// the default, draws them from the process-wide `GlobalRandom`.
+    public var dropoutGenerator: RandomGenerator? {
+        get { core.randomSource.generator }
+        set { core.randomSource.generator = newValue }
+    }
+
     /// Runs the whole sequence. A nil `state` ((numLayers·D, batchSize, hiddenSize)) means zeros;
     /// `lengths` as in `GRU`.
     /// - Returns: the output of the last layer at every step and the final h of every layer and direction.

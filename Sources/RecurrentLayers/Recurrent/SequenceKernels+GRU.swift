@@ -179,7 +179,7 @@ extension GRUSequenceKernel: CellKernel {
         let cell = GRUCell(inputSize: inputSize, hiddenSize: c.hiddenSize, resetAfter: c.resetAfter,
                            weightIH: p("weight_ih"), weightHH: p("weight_hh"), biasIH: p.biasIH, biasHH: p.biasHH,
                            layerNormIH: p.norm("ln_ih"), layerNormHH: p.norm("ln_hh"))
-        return try RecurrentLayers.cellPathDirection(cell, recurrentDropout: c.recurrentDropout, zoneout: c.zoneout,
+        return try RecurrentLayers.cellPathDirection(cell, recurrentDropout: c.recurrentDropout, zoneout: c.zoneout, source: p.source,
                                                      state: { h0, _, b in h0 ?? p.zeros(b) }, components: { ($0, nil) })
     }
 

@@ -230,7 +230,7 @@ extension LSTMSequenceKernel: CellKernel {
         let cell = LSTMCell(inputSize: inputSize, hiddenSize: c.hiddenSize, weightIH: p("weight_ih"), weightHH: p("weight_hh"),
                             biasIH: p.biasIH, biasHH: p.biasHH, peepholes: peepholes, layerNormIH: p.norm("ln_ih"),
                             layerNormHH: p.norm("ln_hh"), layerNormC: p.norm("ln_c"))
-        return try RecurrentLayers.cellPathDirection(cell, recurrentDropout: c.recurrentDropout, zoneout: c.zoneout,
+        return try RecurrentLayers.cellPathDirection(cell, recurrentDropout: c.recurrentDropout, zoneout: c.zoneout, source: p.source,
                                                      state: { h0, c0, b in LSTMState(h: h0 ?? p.zeros(b), c: c0 ?? p.zeros(b)) },
                                                      components: { ($0.h, $0.c) })
     }

@@ -75,7 +75,12 @@ public final class VariationalDropoutCell<Cell: RecurrentInputMaskable>: Recurre
     /// The probability of dropping each input feature (the same features at every step).
     public let inputProbability: Float
     /// Where masks are drawn from; `nil` draws from the process-wide `GlobalRandom`.
-    public var generator: RandomGenerator?
+    public var generator: RandomGenerator? {
+        get { source.generator }
+        set { source.generator = newValue }
+    }
+    /// The source behind `generator` (a fused layer's cell path shares the layer's).
+    var source = RandomSource()
 
     /// Wraps `cell`.
     /// - Throws: `ConfigurationError` naming `recurrentProbability` or `inputProbability` when it is
@@ -118,12 +123,7 @@ public final class VariationalDropoutCell<Cell: RecurrentInputMaskable>: Recurre
                 ? Tensor.dropoutMask(shape: [batchSize, self.cell.inputSize], probability: self.inputProbability, using: &rng)
                 : nil)
         }
-        let masks: (Tensor?, Tensor?)
-        if generator != nil {
-            masks = draw(&generator!)
-        } else {
-            masks = GlobalRandom.with { draw(&$0) }
-        }
+        let masks = source.with { draw(&$0) }
         return State(inner: inner, recurrentMask: masks.0, inputMask: masks.1)
     }
 

@@ -52,7 +52,12 @@ public final class ZoneoutCell<Cell: RecurrentCell>: RecurrentCell where Cell.St
     /// previous value: `[p_h]`, or `[p_h, p_c]` for an LSTM.
     public let probabilities: [Float]
     /// Where masks are drawn from; `nil` draws from the process-wide `GlobalRandom`.
-    public var generator: RandomGenerator?
+    public var generator: RandomGenerator? {
+        get { source.generator }
+        set { source.generator = newValue }
+    }
+    /// The source behind `generator` (a fused layer's cell path shares the layer's).
+    var source = RandomSource()
 
     /// Zoneout with the same probability for every state component.
     /// - Throws: `ConfigurationError` naming `probability` when it is not in [0, 1].
@@ -121,8 +126,7 @@ public final class ZoneoutCell<Cell: RecurrentCell>: RecurrentCell where Cell.St
                 for i in 0..<out.count { out[i] = rng.nextUniform() < probability ? 1 : 0 }
             }
         }
-        if generator != nil { return draw(&generator!) }
-        return GlobalRandom.with { draw(&$0) }
+        return source.with { draw(&$0) }
     }
 }
 

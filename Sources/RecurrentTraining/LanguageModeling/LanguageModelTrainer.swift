@@ -26,13 +26,13 @@ import RecurrentFormats
 /// Determinism: initialisation, dropout masks and the sample hook's generator all derive from
 /// `seed`; evaluations and samples do not disturb the training computation. A run resumed from any of
 /// its checkpoints (`init(resuming:corpus:outputDirectory:changes:)`) produces the same weights, bit
-/// for bit, as the uninterrupted run. While `train` runs, the process-wide `GlobalRandom` is the
-/// run's dropout generator: do not train two models at once in one process.
+/// for bit, as the uninterrupted run. The run's dropout generator is the model's own
+/// (`LanguageModel.dropoutGenerator`), so several trainers can run in one process.
 public final class LanguageModelTrainer {
     /// Called at each evaluation with the model in evaluation mode (no dropout; no gradients are
     /// recorded), the vocabulary and a generator that is saved in checkpoints, so that samples are
     /// reproducible across resumes. Returns the text to report in `TrainingEvaluationReport.sample`.
-    /// Anything the hook draws from `GlobalRandom` does not affect training (it is restored afterwards).
+    /// Nothing the hook draws affects training (dropout draws from the model's own generator).
     public typealias SampleHook = (_ model: LanguageModel, _ vocabulary: Vocabulary,
                                    _ generator: inout RandomGenerator) throws -> String
 
@@ -176,12 +176,8 @@ public final class LanguageModelTrainer {
     @discardableResult
     public func train(onEvent: (TrainingEvent) throws -> Void = { _ in }) throws -> TrainingSummary {
         let wallStart = ContinuousClock.now
-        let savedGlobal = GlobalRandom.state
-        GlobalRandom.state = state.dropoutGenerator
-        defer {
-            state.dropoutGenerator = GlobalRandom.state
-            GlobalRandom.state = savedGlobal
-        }
+        model.dropoutGenerator = state.dropoutGenerator
+        defer { state.dropoutGenerator = model.dropoutGenerator! }
         model.isTraining = true
         let B = configuration.batchSize, T = configuration.sequenceLength
         let tokensPerStep = B * T
@@ -259,12 +255,8 @@ public final class LanguageModelTrainer {
         }
         var sample: String? = nil
         if let sampleHook {
-            let dropout = GlobalRandom.state
             model.isTraining = false
-            defer {
-                model.isTraining = true
-                GlobalRandom.state = dropout
-            }
+            defer { model.isTraining = true }
             var generator = state.samplingGenerator
             sample = try GradientMode.withoutGradients { try sampleHook(model, corpus.vocabulary, &generator) }
             state.samplingGenerator = generator
@@ -288,7 +280,7 @@ public final class LanguageModelTrainer {
     /// The files of a checkpoint of the current state (see `TrainingCheckpoint`).
     func checkpointFiles() throws -> [(name: String, data: Data)] {
         var current = state
-        current.dropoutGenerator = GlobalRandom.state
+        if let generator = model.dropoutGenerator { current.dropoutGenerator = generator }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let fingerprint = String(corpus.fingerprint, radix: 16)

@@ -15,7 +15,7 @@ public struct TrainingState: Codable, Equatable, Sendable {
     /// The lowest validation loss so far and the step it was measured at.
     public var bestValidationLoss: Double?
     public var bestStep: Int?
-    /// The generator that dropout draws its masks from (installed as `GlobalRandom` while training).
+    /// The generator that dropout draws its masks from (the model's `dropoutGenerator` while training).
     public var dropoutGenerator: RandomGenerator
     /// The generator handed to the sample hook at each evaluation.
     public var samplingGenerator: RandomGenerator
