@@ -47,21 +47,17 @@ enum GRUSequenceKernel {
         let fast = FastGEMM.worthPacking(rows: g.rows)
         let recurrentProduct = StepWeightProduct(weight: w.weightHH, transposed: true, n: G, k: H, fast: fast)
         let partition = batchPartition(batchSize: B, fast: fast)
-        ComputeThreads.run(partition.count) { part in
-            let rows = partition[part]
-            for s in 0..<g.sequenceLength {
-                let t = g.time(step: s, reverse: ctx.reverse)
-                let (hPrev, hPrevStride) = ctx.previousH(step: s)
-                recurrentProduct.multiply(m: rows.count, a: hPrev + rows.lowerBound * hPrevStride, lda: hPrevStride, beta: 0,
-                                          c: hiddenProduct.pointer + rows.lowerBound * G, ldc: G)
-                for b in rows {
-                    let row = g.row(t, b)
-                    forwardRow(hiddenSize: H, gates: gates + row * G, hiddenProduct: hiddenProduct.pointer + b * G, biasN: bhn,
-                               hPrev: hPrev + b * hPrevStride, hiddenN: hiddenN + row * H,
-                               output: ctx.output + row * ctx.outputWidth + ctx.column)
-                }
-                ctx.carryInactiveRows(step: s, rows: rows)
+        ctx.forwardSteps(partition) { rows, s, t in
+            let (hPrev, hPrevStride) = ctx.previousH(step: s)
+            recurrentProduct.multiply(m: rows.count, a: hPrev + rows.lowerBound * hPrevStride, lda: hPrevStride, beta: 0,
+                                      c: hiddenProduct.pointer + rows.lowerBound * G, ldc: G)
+            for b in rows {
+                let row = g.row(t, b)
+                forwardRow(hiddenSize: H, gates: gates + row * G, hiddenProduct: hiddenProduct.pointer + b * G, biasN: bhn,
+                           hPrev: hPrev + b * hPrevStride, hiddenN: hiddenN + row * H,
+                           output: ctx.output + row * ctx.outputWidth + ctx.column)
             }
+            ctx.carryInactiveRows(step: s, rows: rows)
         }
         ctx.copyFinalHidden(into: hN)
     }
@@ -79,39 +75,34 @@ enum GRUSequenceKernel {
         let fast = FastGEMM.worthPacking(rows: g.rows)
         let recurrentProduct = StepWeightProduct(weight: w.weightHH, transposed: false, n: H, k: G, fast: fast)
         let partition = batchPartition(batchSize: B, fast: fast)
-        ComputeThreads.run(partition.count) { part in
-            let rows = partition[part]
-            for s in stride(from: g.sequenceLength - 1, through: 0, by: -1) {
-                let t = g.time(step: s, reverse: ctx.reverse)
-                ctx.addOutputGradient(dOutput, time: t, rows: rows, into: dh)
-                let (hPrev, hPrevStride) = ctx.previousH(step: s)
-                for b in rows where g.isActive(t, b) {
-                    let row = g.row(t, b)
-                    let gr = gates + row * G
-                    let hn = hiddenN + row * H
-                    let hb = hPrev + b * hPrevStride
-                    let dx = dGatesInput.pointer + row * G
-                    let dhh = dGatesHidden.pointer + row * G
-                    let dhb = dh + b * H
-                    for j in 0..<H {
-                        let r = gr[j], z = gr[H + j], n = gr[2 * H + j], d = dhb[j]
-                        let dn = d * (1 - z) * (1 - n * n)
-                        let dz = d * (hb[j] - n) * z * (1 - z)
-                        let dr = dn * hn[j] * r * (1 - r)
-                        dx[j] = dr
-                        dx[H + j] = dz
-                        dx[2 * H + j] = dn
-                        dhh[j] = dr
-                        dhh[H + j] = dz
-                        dhh[2 * H + j] = dn * r
-                        dhb[j] = d * z
-                    }
+        ctx.backwardSteps(partition, dOutput: dOutput, dh: dh) { rows, s, t in
+            let (hPrev, hPrevStride) = ctx.previousH(step: s)
+            for b in rows where g.isActive(t, b) {
+                let row = g.row(t, b)
+                let gr = gates + row * G
+                let hn = hiddenN + row * H
+                let hb = hPrev + b * hPrevStride
+                let dx = dGatesInput.pointer + row * G
+                let dhh = dGatesHidden.pointer + row * G
+                let dhb = dh + b * H
+                for j in 0..<H {
+                    let r = gr[j], z = gr[H + j], n = gr[2 * H + j], d = dhb[j]
+                    let dn = d * (1 - z) * (1 - n * n)
+                    let dz = d * (hb[j] - n) * z * (1 - z)
+                    let dr = dn * hn[j] * r * (1 - r)
+                    dx[j] = dr
+                    dx[H + j] = dz
+                    dx[2 * H + j] = dn
+                    dhh[j] = dr
+                    dhh[H + j] = dz
+                    dhh[2 * H + j] = dn * r
+                    dhb[j] = d * z
                 }
-                ctx.clearInactiveRows(time: t, rows: rows, width: G, dGatesInput.pointer, dGatesHidden.pointer)
-                // dh_{t−1} = dh_t ⊙ z + dgatesHidden_t · W_hh
-                recurrentProduct.multiply(m: rows.count, a: dGatesHidden.pointer + g.row(t, rows.lowerBound) * G, lda: rs * G,
-                                          beta: 1, c: dh + rows.lowerBound * H, ldc: H)
             }
+            ctx.clearInactiveRows(time: t, rows: rows, width: G, dGatesInput.pointer, dGatesHidden.pointer)
+            // dh_{t−1} = dh_t ⊙ z + dgatesHidden_t · W_hh
+            recurrentProduct.multiply(m: rows.count, a: dGatesHidden.pointer + g.row(t, rows.lowerBound) * G, lda: rs * G,
+                                      beta: 1, c: dh + rows.lowerBound * H, ldc: H)
         }
         ctx.finishBackward(dGates: dGatesInput.pointer, dGatesHidden: dGatesHidden.pointer, width: G,
                            weightIH: w.weightIH, gradients: gradients, dInput: dInput)

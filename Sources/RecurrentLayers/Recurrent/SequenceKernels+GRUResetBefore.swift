@@ -26,32 +26,29 @@ enum GRUResetBeforeSequenceKernel {
         let gateProduct = StepWeightProduct(weight: w.weightHH, transposed: true, n: 2 * H, k: H, fast: fast)
         let candidateProduct = StepWeightProduct(weight: w.weightHH + 2 * H * H, transposed: true, n: H, k: H, fast: fast)
         let partition = batchPartition(batchSize: B, fast: fast)
-        ComputeThreads.run(partition.count) { part in
-            let rows = partition[part], first = rows.lowerBound
-            for s in 0..<g.sequenceLength {
-                let t = g.time(step: s, reverse: ctx.reverse)
-                let (hPrev, hPrevStride) = ctx.previousH(step: s)
-                gateProduct.multiply(m: rows.count, a: hPrev + first * hPrevStride, lda: hPrevStride, beta: 0,
-                                     c: hiddenProduct.pointer + first * 2 * H, ldc: 2 * H)
-                for b in rows {
-                    let row = g.row(t, b)
-                    let gr = gates + row * G, hp = hiddenProduct.pointer + b * 2 * H
-                    let hb = hPrev + b * hPrevStride, rh = resetHidden + row * H
-                    for j in 0..<(2 * H) { gr[j] += hp[j] }
-                    VectorizedActivation.sigmoid(gr, gr, count: 2 * H)
-                    for j in 0..<H { rh[j] = gr[j] * hb[j] }
-                }
-                // n block += (r ⊙ h) · W_hnᵀ
-                candidateProduct.multiply(m: rows.count, a: resetHidden + g.row(t, first) * H, lda: rs * H, beta: 1,
-                                          c: gates + g.row(t, first) * G + 2 * H, ldc: rs * G)
-                for b in rows {
-                    let row = g.row(t, b)
-                    let gr = gates + row * G, hb = hPrev + b * hPrevStride
-                    let out = ctx.output + row * ctx.outputWidth + ctx.column
-                    gruFinishRow(hiddenSize: H, gates: gr, hPrev: hb, output: out)
-                }
-                ctx.carryInactiveRows(step: s, rows: rows)
+        ctx.forwardSteps(partition) { rows, s, t in
+            let first = rows.lowerBound
+            let (hPrev, hPrevStride) = ctx.previousH(step: s)
+            gateProduct.multiply(m: rows.count, a: hPrev + first * hPrevStride, lda: hPrevStride, beta: 0,
+                                 c: hiddenProduct.pointer + first * 2 * H, ldc: 2 * H)
+            for b in rows {
+                let row = g.row(t, b)
+                let gr = gates + row * G, hp = hiddenProduct.pointer + b * 2 * H
+                let hb = hPrev + b * hPrevStride, rh = resetHidden + row * H
+                for j in 0..<(2 * H) { gr[j] += hp[j] }
+                VectorizedActivation.sigmoid(gr, gr, count: 2 * H)
+                for j in 0..<H { rh[j] = gr[j] * hb[j] }
             }
+            // n block += (r ⊙ h) · W_hnᵀ
+            candidateProduct.multiply(m: rows.count, a: resetHidden + g.row(t, first) * H, lda: rs * H, beta: 1,
+                                      c: gates + g.row(t, first) * G + 2 * H, ldc: rs * G)
+            for b in rows {
+                let row = g.row(t, b)
+                let gr = gates + row * G, hb = hPrev + b * hPrevStride
+                let out = ctx.output + row * ctx.outputWidth + ctx.column
+                gruFinishRow(hiddenSize: H, gates: gr, hPrev: hb, output: out)
+            }
+            ctx.carryInactiveRows(step: s, rows: rows)
         }
         ctx.copyFinalHidden(into: hN)
     }
@@ -69,41 +66,37 @@ enum GRUResetBeforeSequenceKernel {
         let candidateProduct = StepWeightProduct(weight: w.weightHH + 2 * H * H, transposed: false, n: H, k: H, fast: fast)
         let gateProduct = StepWeightProduct(weight: w.weightHH, transposed: false, n: H, k: 2 * H, fast: fast)
         let partition = batchPartition(batchSize: B, fast: fast)
-        ComputeThreads.run(partition.count) { part in
-            let rows = partition[part], first = rows.lowerBound
-            for s in stride(from: g.sequenceLength - 1, through: 0, by: -1) {
-                let t = g.time(step: s, reverse: ctx.reverse)
-                ctx.addOutputGradient(dOutput, time: t, rows: rows, into: dh)
-                let (hPrev, hPrevStride) = ctx.previousH(step: s)
-                for b in rows where g.isActive(t, b) {
-                    let row = g.row(t, b)
-                    let gr = gates + row * G, hb = hPrev + b * hPrevStride
-                    let dg = dGates.pointer + row * G, dhb = dh + b * H
-                    for j in 0..<H {
-                        let z = gr[H + j], n = gr[2 * H + j], d = dhb[j]
-                        dg[2 * H + j] = d * (1 - z) * (1 - n * n)
-                        dg[H + j] = d * (hb[j] - n) * z * (1 - z)
-                        dhb[j] = d * z
-                    }
+        ctx.backwardSteps(partition, dOutput: dOutput, dh: dh) { rows, s, t in
+            let first = rows.lowerBound
+            let (hPrev, hPrevStride) = ctx.previousH(step: s)
+            for b in rows where g.isActive(t, b) {
+                let row = g.row(t, b)
+                let gr = gates + row * G, hb = hPrev + b * hPrevStride
+                let dg = dGates.pointer + row * G, dhb = dh + b * H
+                for j in 0..<H {
+                    let z = gr[H + j], n = gr[2 * H + j], d = dhb[j]
+                    dg[2 * H + j] = d * (1 - z) * (1 - n * n)
+                    dg[H + j] = d * (hb[j] - n) * z * (1 - z)
+                    dhb[j] = d * z
                 }
-                ctx.clearInactiveRows(time: t, rows: rows, width: G, dGates.pointer)
-                // d(r ⊙ h) = dn · W_hn
-                candidateProduct.multiply(m: rows.count, a: dGates.pointer + g.row(t, first) * G + 2 * H, lda: rs * G,
-                                          beta: 0, c: dResetHidden.pointer + first * H, ldc: H)
-                for b in rows where g.isActive(t, b) {
-                    let row = g.row(t, b)
-                    let gr = gates + row * G, hb = hPrev + b * hPrevStride
-                    let dg = dGates.pointer + row * G, dhb = dh + b * H, drh = dResetHidden.pointer + b * H
-                    for j in 0..<H {
-                        let r = gr[j]
-                        dg[j] = drh[j] * hb[j] * r * (1 - r)
-                        dhb[j] += drh[j] * r
-                    }
-                }
-                // dh_{t−1} += (dr, dz) · W_hr,hz (zero rows for inactive steps: dh passes through)
-                gateProduct.multiply(m: rows.count, a: dGates.pointer + g.row(t, first) * G, lda: rs * G, beta: 1,
-                                     c: dh + first * H, ldc: H)
             }
+            ctx.clearInactiveRows(time: t, rows: rows, width: G, dGates.pointer)
+            // d(r ⊙ h) = dn · W_hn
+            candidateProduct.multiply(m: rows.count, a: dGates.pointer + g.row(t, first) * G + 2 * H, lda: rs * G,
+                                      beta: 0, c: dResetHidden.pointer + first * H, ldc: H)
+            for b in rows where g.isActive(t, b) {
+                let row = g.row(t, b)
+                let gr = gates + row * G, hb = hPrev + b * hPrevStride
+                let dg = dGates.pointer + row * G, dhb = dh + b * H, drh = dResetHidden.pointer + b * H
+                for j in 0..<H {
+                    let r = gr[j]
+                    dg[j] = drh[j] * hb[j] * r * (1 - r)
+                    dhb[j] += drh[j] * r
+                }
+            }
+            // dh_{t−1} += (dr, dz) · W_hr,hz (zero rows for inactive steps: dh passes through)
+            gateProduct.multiply(m: rows.count, a: dGates.pointer + g.row(t, first) * G, lda: rs * G, beta: 1,
+                                 c: dh + first * H, ldc: H)
         }
         // W_hh's n block met r ⊙ h, not h: finishBackward's n rows are replaced below.
         ctx.finishBackward(dGates: dGates.pointer, dGatesHidden: dGates.pointer, width: G, weightIH: w.weightIH,

@@ -47,41 +47,38 @@ enum LSTMSequenceKernel {
         // The projection's per-step product runs on the BLAS path (one thread).
         let partition = batchPartition(batchSize: B, fast: fast, allowThreads: w.weightHR == nil)
 
-        ComputeThreads.run(partition.count) { part in
-            let rows = partition[part], nb = rows.count
-            for s in 0..<g.sequenceLength {
-                let t = g.time(step: s, reverse: ctx.reverse)
-                let (hPrev, hPrevStride) = ctx.previousH(step: s)
-                let cPrev: UnsafePointer<Float>, cPrevStride: Int
-                if s == 0 {
-                    cPrev = c0; cPrevStride = H
-                } else {
-                    cPrev = UnsafePointer(cells + g.row(g.time(step: s - 1, reverse: ctx.reverse), 0) * H); cPrevStride = rs * H
-                }
-                let gateStep = gates + g.row(t, 0) * G, gateStride = rs * G
-                // gates_t += h_{t−1} · W_hhᵀ for this thread's rows
-                recurrentProduct.multiply(m: nb, a: hPrev + rows.lowerBound * hPrevStride, lda: hPrevStride, beta: 1,
-                                          c: gateStep + rows.lowerBound * gateStride, ldc: gateStride)
-                if fast && w.weightCI == nil && unprojected == nil {
-                    for b in rows {
-                        FastElementwise.lstmForwardRow(hiddenSize: H, gates: gateStep + b * gateStride, cPrev: cPrev + b * cPrevStride,
-                                                       c: cells + g.row(t, b) * H,
-                                                       h: ctx.output + g.row(t, b) * ctx.outputWidth + ctx.column)
-                    }
-                    ctx.carryInactiveRows(step: s, rows: rows, cells: cells)
-                    continue
-                }
+        ctx.forwardSteps(partition) { rows, s, t in
+            let nb = rows.count
+            let (hPrev, hPrevStride) = ctx.previousH(step: s)
+            let cPrev: UnsafePointer<Float>, cPrevStride: Int
+            if s == 0 {
+                cPrev = c0; cPrevStride = H
+            } else {
+                cPrev = UnsafePointer(cells + g.row(g.time(step: s - 1, reverse: ctx.reverse), 0) * H); cPrevStride = rs * H
+            }
+            let gateStep = gates + g.row(t, 0) * G, gateStride = rs * G
+            // gates_t += h_{t−1} · W_hhᵀ for this thread's rows
+            recurrentProduct.multiply(m: nb, a: hPrev + rows.lowerBound * hPrevStride, lda: hPrevStride, beta: 1,
+                                      c: gateStep + rows.lowerBound * gateStride, ldc: gateStride)
+            if fast && w.weightCI == nil && unprojected == nil {
                 for b in rows {
-                    let h = unprojected.map { $0 + g.row(t, b) * H } ?? (ctx.output + g.row(t, b) * ctx.outputWidth + ctx.column)
-                    forwardRow(hiddenSize: H, gates: gateStep + b * gateStride, cPrev: cPrev + b * cPrevStride,
-                               c: cells + g.row(t, b) * H, h: h, peepholes: w.vectors)
-                }
-                if let unprojected, let weightHR = w.weightHR {
-                    stepProduct(m: B, n: P, k: H, a: unprojected + g.row(t, 0) * H, lda: rs * H, weight: weightHR,
-                                beta: 0, c: ctx.output + g.row(t, 0) * ctx.outputWidth + ctx.column, ldc: rs * ctx.outputWidth)
+                    FastElementwise.lstmForwardRow(hiddenSize: H, gates: gateStep + b * gateStride, cPrev: cPrev + b * cPrevStride,
+                                                   c: cells + g.row(t, b) * H,
+                                                   h: ctx.output + g.row(t, b) * ctx.outputWidth + ctx.column)
                 }
                 ctx.carryInactiveRows(step: s, rows: rows, cells: cells)
+                return
             }
+            for b in rows {
+                let h = unprojected.map { $0 + g.row(t, b) * H } ?? (ctx.output + g.row(t, b) * ctx.outputWidth + ctx.column)
+                forwardRow(hiddenSize: H, gates: gateStep + b * gateStride, cPrev: cPrev + b * cPrevStride,
+                           c: cells + g.row(t, b) * H, h: h, peepholes: w.vectors)
+            }
+            if let unprojected, let weightHR = w.weightHR {
+                stepProduct(m: B, n: P, k: H, a: unprojected + g.row(t, 0) * H, lda: rs * H, weight: weightHR,
+                            beta: 0, c: ctx.output + g.row(t, 0) * ctx.outputWidth + ctx.column, ldc: rs * ctx.outputWidth)
+            }
+            ctx.carryInactiveRows(step: s, rows: rows, cells: cells)
         }
         ctx.copyFinalHidden(into: hN)
         let tLast = g.time(step: g.sequenceLength - 1, reverse: ctx.reverse)
@@ -114,13 +111,10 @@ enum LSTMSequenceKernel {
         // Peephole gradients accumulate over rows and the projection runs on the BLAS: one thread then.
         let partition = batchPartition(batchSize: B, fast: fast, allowThreads: !projected && !peephole)
 
-        ComputeThreads.run(partition.count) { part in
-          let rows = partition[part], nb = rows.count
-          let tanhC = UnsafeMutablePointer<Float>.allocate(capacity: H)
-          defer { tanhC.deallocate() }
-          for s in stride(from: g.sequenceLength - 1, through: 0, by: -1) {
-            let t = g.time(step: s, reverse: ctx.reverse)
-            ctx.addOutputGradient(dOutput, time: t, rows: rows, into: dh)
+        // tanh(c_t) of one row: scratch per thread, at the thread's first batch row.
+        let tanhScratch = FusedBuffer(count: B * H)
+        ctx.backwardSteps(partition, dOutput: dOutput, dh: dh) { rows, s, t in
+            let nb = rows.count, tanhC = tanhScratch.pointer + rows.lowerBound * H
             let dhUnprojected: UnsafePointer<Float>
             if let dUnprojected, let weightHR = w.weightHR {
                 if let dHidden {
@@ -178,7 +172,6 @@ enum LSTMSequenceKernel {
             let beta = ctx.zeroActiveRows(time: t, rows: rows, dh: dh, width: P)
             recurrentProduct.multiply(m: nb, a: dGates.pointer + g.row(t, rows.lowerBound) * G, lda: rs * G, beta: beta,
                                       c: dh + rows.lowerBound * P, ldc: P)
-          }
         }
 
         ctx.finishBackward(dGates: dGates.pointer, dGatesHidden: dGates.pointer, width: G, weightIH: w.weightIH,

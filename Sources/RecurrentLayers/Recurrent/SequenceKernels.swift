@@ -343,6 +343,32 @@ struct FusedDirectionContext {
                   beta: hasBias ? 1 : 0, c: gates, ldc: width)
     }
 
+    /// The forward time loop of a kernel: each part of `partition` (batch rows) runs on its own thread
+    /// through every step in processing order, calling `body(rows, s, t)` with the step `s` and its time
+    /// index `t` (reversed for the reverse direction).
+    @inline(__always)
+    func forwardSteps(_ partition: [Range<Int>], _ body: (_ rows: Range<Int>, _ s: Int, _ t: Int) -> Void) {
+        ComputeThreads.run(partition.count) { part in
+            let rows = partition[part]
+            for s in 0..<geometry.sequenceLength { body(rows, s, geometry.time(step: s, reverse: reverse)) }
+        }
+    }
+
+    /// The backward time loop of a kernel: as `forwardSteps`, from the last step to the first, adding the
+    /// output gradient of step t to `dh` (B × Hout) of the part's rows before calling `body(rows, s, t)`.
+    @inline(__always)
+    func backwardSteps(_ partition: [Range<Int>], dOutput: UnsafePointer<Float>, dh: UnsafeMutablePointer<Float>,
+                       _ body: (_ rows: Range<Int>, _ s: Int, _ t: Int) -> Void) {
+        ComputeThreads.run(partition.count) { part in
+            let rows = partition[part]
+            for s in stride(from: geometry.sequenceLength - 1, through: 0, by: -1) {
+                let t = geometry.time(step: s, reverse: reverse)
+                addOutputGradient(dOutput, time: t, rows: rows, into: dh)
+                body(rows, s, t)
+            }
+        }
+    }
+
     /// Rows × Hout matrix whose row (t, b) holds h_{t−1} of batch element b (h0 for the first step),
     /// so that `Σ_t dgates_tᵀ · h_{t−1}` is one GEMM.
     func previousHiddenMatrix() -> FusedBuffer {
