@@ -36,13 +36,15 @@ let package = Package(
         ),
         .target(name: "RecurrentAutodiff", dependencies: ["RecurrentCore"]),
         .target(name: "RecurrentLayers", dependencies: ["RecurrentCore", "RecurrentAutodiff"]),
+        .target(name: "RecurrentOptim", dependencies: ["RecurrentCore", "RecurrentAutodiff"]),
         // RecurrentTraining writes checkpoints, metrics and plots with RecurrentFormats (safetensors, AtomicFile, SVGLinePlot).
         .target(name: "RecurrentTraining", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers", "RecurrentFormats",
-                                                          .product(name: "SwiftCSV", package: "SwiftCSV")]),
+                                                          "RecurrentOptim", .product(name: "SwiftCSV", package: "SwiftCSV")]),
         .target(name: "RecurrentFormats", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers"]),
         .target(
             name: "Recurrent",
-            dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers", "RecurrentTraining", "RecurrentFormats"]
+            dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers", "RecurrentOptim", "RecurrentTraining",
+                           "RecurrentFormats"]
         ),
         .executableTarget(
             name: "RecurrentCLI",
@@ -53,6 +55,7 @@ let package = Package(
         .testTarget(name: "RecurrentCoreTests", dependencies: ["RecurrentCore"]),
         .testTarget(name: "RecurrentAutodiffTests", dependencies: ["RecurrentCore", "RecurrentAutodiff"]),
         .testTarget(name: "RecurrentLayersTests", dependencies: ["Recurrent", "RecurrentTestSupport"]),
+        .testTarget(name: "RecurrentOptimTests", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentOptim"]),
         .testTarget(name: "RecurrentTrainingTests", dependencies: ["Recurrent", "RecurrentTestSupport"]),
         .testTarget(name: "RecurrentFormatsTests", dependencies: ["Recurrent", "RecurrentTestSupport"]),
         .testTarget(name: "RecurrentTests", dependencies: ["Recurrent", "RecurrentTestSupport"]),

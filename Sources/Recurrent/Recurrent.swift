@@ -2,5 +2,6 @@
 @_exported import RecurrentCore
 @_exported import RecurrentAutodiff
 @_exported import RecurrentLayers
+@_exported import RecurrentOptim
 @_exported import RecurrentTraining
 @_exported import RecurrentFormats

@@ -1,6 +1,7 @@
 import RecurrentCore
 import RecurrentAutodiff
 import RecurrentLayers
+import RecurrentOptim
 
 // Truncated back-propagation through time, BPTT(k1, k2) (Williams & Peng 1990; Sutskever 2013):
 // the network runs forward one step at a time; every k1 steps the losses of the last k1 steps are

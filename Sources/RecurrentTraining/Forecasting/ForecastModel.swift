@@ -2,6 +2,7 @@ import Foundation
 import RecurrentCore
 import RecurrentAutodiff
 import RecurrentLayers
+import RecurrentOptim
 
 /// The architecture and forecasting strategy of a `ForecastModel`.
 ///

@@ -2,6 +2,7 @@ import Foundation
 import RecurrentCore
 import RecurrentAutodiff
 import RecurrentLayers
+import RecurrentOptim
 
 /// Everything that defines a forecasting run: data handling, model, optimisation.
 public struct ForecastConfiguration: Codable, Equatable, Sendable {

@@ -2,6 +2,7 @@ import Foundation
 import RecurrentCore
 import RecurrentAutodiff
 import RecurrentLayers
+import RecurrentOptim
 
 /// The loss of a language model over a whole token stream.
 public struct LanguageModelEvaluation: Codable, Equatable, Sendable {

@@ -3,6 +3,7 @@ import RecurrentCore
 import RecurrentAutodiff
 import RecurrentLayers
 import RecurrentFormats
+import RecurrentOptim
 
 /// Trains a `LanguageModel` on a `TextCorpus` with truncated backpropagation through time, and
 /// evaluates, samples and checkpoints it on the way (`recurrent train`).

@@ -3,6 +3,7 @@ import RecurrentCore
 import RecurrentAutodiff
 import RecurrentLayers
 import RecurrentFormats
+import RecurrentOptim
 
 /// A complete, validated checkpoint of a language-model training run.
 ///

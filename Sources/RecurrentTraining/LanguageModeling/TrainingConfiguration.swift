@@ -2,6 +2,7 @@ import Foundation
 import RecurrentCore
 import RecurrentAutodiff
 import RecurrentLayers
+import RecurrentOptim
 
 /// Everything that determines a language-model training run (`recurrent train`), saved in every
 /// checkpoint's `config.json`.

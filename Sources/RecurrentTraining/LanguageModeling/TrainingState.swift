@@ -1,5 +1,6 @@
 import Foundation
 import RecurrentCore
+import RecurrentOptim
 
 /// The bookkeeping of a training run that is not weights or optimizer state: where the data stream
 /// is, how long it has trained, the random generators, the best validation loss and the metrics so

@@ -1,6 +1,7 @@
 import RecurrentCore
 import RecurrentAutodiff
 import RecurrentLayers
+import RecurrentOptim
 
 /// Settings for training a `LanguageModel` on a `DelayedEchoTask`.
 public struct DelayedEchoTraining: Sendable {

@@ -1,6 +1,7 @@
 import RecurrentCore
 import RecurrentAutodiff
 import RecurrentLayers
+import RecurrentOptim
 
 /// A generated sequence-to-sequence task on digit strings: reverse, copy or sort a random string of
 /// digits. The source vocabulary is the digits `0..<digits`; the target vocabulary puts `<go>` at 0

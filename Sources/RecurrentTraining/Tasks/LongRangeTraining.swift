@@ -1,6 +1,7 @@
 import RecurrentCore
 import RecurrentAutodiff
 import RecurrentLayers
+import RecurrentOptim
 
 /// Settings for training a fused recurrent layer (`RNN`, `LSTM` or `GRU`) with a `Linear` readout
 /// on the adding problem: Adam, gradient-norm clipping, a fresh batch every step, evaluation on a

@@ -1,6 +1,7 @@
 import RecurrentCore
 import RecurrentAutodiff
 import RecurrentLayers
+import RecurrentOptim
 
 /// A generated many-to-one task: classify a string of symbols `0..<modulus` of random length by the
 /// sum of its symbols modulo `modulus`. The answer depends on every symbol, so the final state must

@@ -1,6 +1,7 @@
 import RecurrentCore
 import RecurrentAutodiff
 import RecurrentLayers
+import RecurrentOptim
 
 /// Detecting a word in a stream of random letters (the lecture's "udacity" detector): the target is
 /// 1 at the step where an occurrence of the word has just ended and 0 elsewhere.

@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
-import Recurrent
+import RecurrentCore
+import RecurrentAutodiff
+import RecurrentOptim
 
 /// Losses against PyTorch (numbers printed by scripts/reference/losses.py), hand-checked cases and
 /// finite-difference gradient checks.

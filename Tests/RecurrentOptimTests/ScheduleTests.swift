@@ -1,5 +1,7 @@
 import XCTest
-import Recurrent
+import RecurrentCore
+import RecurrentAutodiff
+import RecurrentOptim
 
 /// Learning-rate schedules against PyTorch's schedulers stepped once per epoch (their chainable,
 /// recursive form), from scripts/reference/optimizers.py.

@@ -1,5 +1,7 @@
 import XCTest
-import Recurrent
+import RecurrentCore
+import RecurrentAutodiff
+import RecurrentOptim
 
 /// Gradient clipping against `torch.nn.utils.clip_grad_norm_` / `clip_grad_value_`
 /// (numbers from scripts/reference/optimizers.py).

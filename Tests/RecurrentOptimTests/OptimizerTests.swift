@@ -1,5 +1,7 @@
 import XCTest
-import Recurrent
+import RecurrentCore
+import RecurrentAutodiff
+import RecurrentOptim
 
 /// The optimization problem of scripts/reference/optimizers.py: three parameters p0 (2, 3),
 /// p1 (3), p2 (2); before step s every gradient is set to `scale · p + offset` (computed in
