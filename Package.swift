@@ -39,12 +39,14 @@ let package = Package(
         .target(name: "RecurrentOptim", dependencies: ["RecurrentCore", "RecurrentAutodiff"]),
         // RecurrentTraining writes checkpoints, metrics and plots with RecurrentFormats (safetensors, AtomicFile, SVGLinePlot).
         .target(name: "RecurrentTraining", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers", "RecurrentFormats",
-                                                          "RecurrentOptim", .product(name: "SwiftCSV", package: "SwiftCSV")]),
+                                                          "RecurrentOptim"]),
+        .target(name: "RecurrentForecasting", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers", "RecurrentFormats",
+                                                             "RecurrentOptim", .product(name: "SwiftCSV", package: "SwiftCSV")]),
         .target(name: "RecurrentFormats", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers"]),
         .target(
             name: "Recurrent",
             dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers", "RecurrentOptim", "RecurrentTraining",
-                           "RecurrentFormats"]
+                           "RecurrentForecasting", "RecurrentFormats"]
         ),
         .executableTarget(
             name: "RecurrentCLI",
@@ -56,6 +58,8 @@ let package = Package(
         .testTarget(name: "RecurrentAutodiffTests", dependencies: ["RecurrentCore", "RecurrentAutodiff"]),
         .testTarget(name: "RecurrentLayersTests", dependencies: ["Recurrent", "RecurrentTestSupport"]),
         .testTarget(name: "RecurrentOptimTests", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentOptim"]),
+        .testTarget(name: "RecurrentForecastingTests", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers",
+                                                                      "RecurrentFormats", "RecurrentOptim", "RecurrentForecasting", "RecurrentTestSupport"]),
         .testTarget(name: "RecurrentTrainingTests", dependencies: ["Recurrent", "RecurrentTestSupport"]),
         .testTarget(name: "RecurrentFormatsTests", dependencies: ["Recurrent", "RecurrentTestSupport"]),
         .testTarget(name: "RecurrentTests", dependencies: ["Recurrent", "RecurrentTestSupport"]),

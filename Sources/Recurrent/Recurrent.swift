@@ -4,4 +4,5 @@
 @_exported import RecurrentLayers
 @_exported import RecurrentOptim
 @_exported import RecurrentTraining
+@_exported import RecurrentForecasting
 @_exported import RecurrentFormats

@@ -1,6 +1,7 @@
 import Foundation
 import RecurrentCore
 import RecurrentFormats
+import RecurrentOptim
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)

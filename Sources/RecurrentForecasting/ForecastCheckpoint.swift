@@ -2,6 +2,7 @@ import Foundation
 import RecurrentCore
 import RecurrentLayers
 import RecurrentFormats
+import RecurrentOptim
 
 /// A trained forecaster on disk. The directory holds:
 ///

@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
-import Recurrent
+import RecurrentCore
+import RecurrentAutodiff
+import RecurrentLayers
+import RecurrentOptim
+import RecurrentForecasting
 import RecurrentTestSupport
 
 /// The runs behind the results table of docs/forecasting.md, with the same settings as the

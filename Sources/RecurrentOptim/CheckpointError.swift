@@ -55,7 +55,7 @@ public enum CheckpointError: Error, LocalizedError, Equatable, Sendable {
         }
     }
 
-    static func oneLine(_ text: String) -> String {
+    package static func oneLine(_ text: String) -> String {
         text.split(whereSeparator: \.isNewline).joined(separator: " ")
     }
 }

@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
-import Recurrent
+import RecurrentCore
+import RecurrentAutodiff
+import RecurrentLayers
+import RecurrentOptim
+import RecurrentForecasting
 import RecurrentTestSupport
 
 /// Reading series from CSV: parsing, column selection, dates, missing values, and every bad-input

@@ -1,6 +1,11 @@
 import Foundation
 import XCTest
-import Recurrent
+import RecurrentCore
+import RecurrentAutodiff
+import RecurrentLayers
+import RecurrentOptim
+import RecurrentFormats
+import RecurrentForecasting
 import RecurrentTestSupport
 
 /// Metrics, baselines and season detection against hand-computed values; short training runs with
