@@ -40,13 +40,14 @@ let package = Package(
         // RecurrentTraining writes checkpoints, metrics and plots with RecurrentFormats (safetensors, AtomicFile, SVGLinePlot).
         .target(name: "RecurrentTraining", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers", "RecurrentFormats",
                                                           "RecurrentOptim"]),
+        .target(name: "RecurrentClassics", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers", "RecurrentOptim"]),
         .target(name: "RecurrentForecasting", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers", "RecurrentFormats",
                                                              "RecurrentOptim", .product(name: "SwiftCSV", package: "SwiftCSV")]),
         .target(name: "RecurrentFormats", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers"]),
         .target(
             name: "Recurrent",
             dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers", "RecurrentOptim", "RecurrentTraining",
-                           "RecurrentForecasting", "RecurrentFormats"]
+                           "RecurrentForecasting", "RecurrentClassics", "RecurrentFormats"]
         ),
         .executableTarget(
             name: "RecurrentCLI",
@@ -60,6 +61,8 @@ let package = Package(
         .testTarget(name: "RecurrentOptimTests", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentOptim"]),
         .testTarget(name: "RecurrentForecastingTests", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers",
                                                                       "RecurrentFormats", "RecurrentOptim", "RecurrentForecasting", "RecurrentTestSupport"]),
+        .testTarget(name: "RecurrentClassicsTests", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers",
+                                                                   "RecurrentFormats", "RecurrentOptim", "RecurrentClassics"]),
         .testTarget(name: "RecurrentTrainingTests", dependencies: ["Recurrent", "RecurrentTestSupport"]),
         .testTarget(name: "RecurrentFormatsTests", dependencies: ["Recurrent", "RecurrentTestSupport"]),
         .testTarget(name: "RecurrentTests", dependencies: ["Recurrent", "RecurrentTestSupport"]),

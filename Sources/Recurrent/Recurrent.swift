@@ -5,4 +5,5 @@
 @_exported import RecurrentOptim
 @_exported import RecurrentTraining
 @_exported import RecurrentForecasting
+@_exported import RecurrentClassics
 @_exported import RecurrentFormats

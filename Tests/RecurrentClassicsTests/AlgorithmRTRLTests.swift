@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
-import Recurrent
+import RecurrentCore
+import RecurrentAutodiff
+import RecurrentLayers
+import RecurrentOptim
+import RecurrentClassics
 
 /// RTRL against BPTT (both in Double), against the tape (Float), and online learning.
 final class AlgorithmRTRLTests: XCTestCase {

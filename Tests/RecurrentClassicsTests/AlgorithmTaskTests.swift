@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
-import Recurrent
+import RecurrentCore
+import RecurrentAutodiff
+import RecurrentLayers
+import RecurrentOptim
+import RecurrentClassics
 
 /// The adding problem and the embedded Reber grammar: generators, scoring and short learning runs.
 final class AlgorithmTaskTests: XCTestCase {

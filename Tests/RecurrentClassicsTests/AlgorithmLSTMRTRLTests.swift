@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
-import Recurrent
+import RecurrentCore
+import RecurrentAutodiff
+import RecurrentLayers
+import RecurrentOptim
+import RecurrentClassics
 
 /// RTRL for the LSTM: against central finite differences in Double, against the tape's BPTT on an
 /// `LSTMCell` + `Linear`, and as the Jacobian source of the EKF.

@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
-import Recurrent
+import RecurrentCore
+import RecurrentAutodiff
+import RecurrentLayers
+import RecurrentOptim
+import RecurrentClassics
 
 /// RTRL for the GRU: against central finite differences in Double, against the tape's BPTT on a
 /// `GRUCell` + `Linear`, and as the Jacobian source of the EKF.

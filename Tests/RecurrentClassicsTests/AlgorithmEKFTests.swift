@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
-import Recurrent
+import RecurrentCore
+import RecurrentAutodiff
+import RecurrentLayers
+import RecurrentOptim
+import RecurrentClassics
 
 /// One-step prediction of the Mackey–Glass series: the task of the EKF-versus-SGD comparison.
 struct MackeyGlassPrediction {

@@ -1,5 +1,9 @@
 import XCTest
-import Recurrent
+import RecurrentCore
+import RecurrentAutodiff
+import RecurrentLayers
+import RecurrentOptim
+import RecurrentClassics
 
 /// Truncated BPTT(k1, k2): equal to full BPTT when k1 = k2 = T, and to an explicitly truncated
 /// graph (a detached state at the window start) for k2 > k1 and k2 < k1.

@@ -1,6 +1,11 @@
 import Foundation
 import XCTest
-import Recurrent
+import RecurrentCore
+import RecurrentAutodiff
+import RecurrentLayers
+import RecurrentOptim
+import RecurrentFormats
+import RecurrentClassics
 
 enum SVGLinePlotColors {
     static let palette = ["#1f77b4", "#d62728", "#2ca02c"]

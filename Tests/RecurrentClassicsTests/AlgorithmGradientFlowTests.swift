@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
-import Recurrent
+import RecurrentCore
+import RecurrentAutodiff
+import RecurrentLayers
+import RecurrentOptim
+import RecurrentClassics
 
 /// ‖∂L_T/∂h_t‖ against the lag T − t: hand-checked cases and the vanishing gradient of a tanh RNN.
 final class AlgorithmGradientFlowTests: XCTestCase {
