@@ -3,7 +3,7 @@
 @_exported import RecurrentAutodiff
 @_exported import RecurrentLayers
 @_exported import RecurrentOptim
-@_exported import RecurrentTraining
+@_exported import RecurrentText
 @_exported import RecurrentForecasting
 @_exported import RecurrentClassics
 @_exported import RecurrentFormats

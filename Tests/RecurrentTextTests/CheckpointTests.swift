@@ -1,5 +1,10 @@
 import Foundation
-import Recurrent
+import RecurrentCore
+import RecurrentAutodiff
+import RecurrentLayers
+import RecurrentOptim
+import RecurrentFormats
+import RecurrentText
 import RecurrentTestSupport
 import XCTest
 

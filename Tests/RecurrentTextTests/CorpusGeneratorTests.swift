@@ -1,4 +1,8 @@
-import Recurrent
+import RecurrentCore
+import RecurrentAutodiff
+import RecurrentLayers
+import RecurrentOptim
+import RecurrentText
 import XCTest
 
 final class CorpusGeneratorTests: XCTestCase {

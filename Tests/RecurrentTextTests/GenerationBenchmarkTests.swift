@@ -1,5 +1,9 @@
 import Foundation
-import Recurrent
+import RecurrentCore
+import RecurrentAutodiff
+import RecurrentLayers
+import RecurrentOptim
+import RecurrentText
 import XCTest
 
 /// Per-token latency of batch-1 generation. Runs only with `RECURRENT_BENCHMARK=1` (meaningful in a

@@ -1,5 +1,9 @@
 import Foundation
-import Recurrent
+import RecurrentCore
+import RecurrentAutodiff
+import RecurrentLayers
+import RecurrentOptim
+import RecurrentText
 import XCTest
 
 final class GenerationUTF8StreamTests: XCTestCase {

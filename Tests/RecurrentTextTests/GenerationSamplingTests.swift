@@ -1,5 +1,9 @@
 import Foundation
-import Recurrent
+import RecurrentCore
+import RecurrentAutodiff
+import RecurrentLayers
+import RecurrentOptim
+import RecurrentText
 import XCTest
 
 /// Sampling frequencies against the exact distribution, on a model whose logits are fixed.
