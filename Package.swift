@@ -4,9 +4,14 @@ import PackageDescription
 // Data flows one way through the targets:
 //   CRecurrentKernels (C: packed GEMM/GEMV and gate kernels per instruction set)
 //   → RecurrentCore (Tensor, BLAS, RNG, kernel family) → RecurrentAutodiff (tape, ops, gradient checker)
-//   → RecurrentLayers (Linear, Embedding, RNN/LSTM/GRU, cells) → RecurrentFormats (safetensors,
-//   state dicts, plots) → RecurrentTraining (losses, optimizers, clipping, schedules, text data,
-//   the language-model trainer and its checkpoints)
+//   → RecurrentLayers (Linear, Embedding, RNN/LSTM/GRU, cells, seq2seq, beam search)
+//   → RecurrentFormats (safetensors, state dicts, plots).
+//   RecurrentOptim (losses, optimizers, clipping, schedules, checkpoint errors) needs only RecurrentAutodiff.
+//   The applications build on RecurrentLayers and RecurrentOptim, and none of them on another:
+//   → RecurrentText (corpus, vocabulary, batching, the language-model trainer and its checkpoints,
+//     text generation; with RecurrentFormats)
+//   → RecurrentForecasting (time-series forecasting from CSV tables; with RecurrentFormats and SwiftCSV)
+//   → RecurrentClassics (the classic algorithms RTRL, EKF, truncated BPTT ... and the lecture tasks)
 //   → Recurrent (umbrella, re-exports only) → recurrent (the command-line tool).
 let package = Package(
     name: "Recurrent",
@@ -17,7 +22,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        // CSV parsing for the forecasting tables (RecurrentTraining/Forecasting).
+        // CSV parsing for the forecasting tables (RecurrentForecasting).
         .package(url: "https://github.com/swiftcsv/SwiftCSV", from: "0.10.0"),
     ],
     targets: [
@@ -36,13 +41,19 @@ let package = Package(
         ),
         .target(name: "RecurrentAutodiff", dependencies: ["RecurrentCore"]),
         .target(name: "RecurrentLayers", dependencies: ["RecurrentCore", "RecurrentAutodiff"]),
-        // RecurrentTraining writes checkpoints, metrics and plots with RecurrentFormats (safetensors, AtomicFile, SVGLinePlot).
-        .target(name: "RecurrentTraining", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers", "RecurrentFormats",
-                                                          .product(name: "SwiftCSV", package: "SwiftCSV")]),
         .target(name: "RecurrentFormats", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers"]),
+        .target(name: "RecurrentOptim", dependencies: ["RecurrentCore", "RecurrentAutodiff"]),
+        // RecurrentText writes checkpoints, metrics and plots with RecurrentFormats (safetensors, AtomicFile, SVGLinePlot).
+        .target(name: "RecurrentText", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers", "RecurrentFormats",
+                                                      "RecurrentOptim"]),
+        // RecurrentForecasting reads CSV tables with SwiftCSV and writes checkpoints and plots with RecurrentFormats.
+        .target(name: "RecurrentForecasting", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers", "RecurrentFormats",
+                                                             "RecurrentOptim", .product(name: "SwiftCSV", package: "SwiftCSV")]),
+        .target(name: "RecurrentClassics", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers", "RecurrentOptim"]),
         .target(
             name: "Recurrent",
-            dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers", "RecurrentTraining", "RecurrentFormats"]
+            dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers", "RecurrentOptim", "RecurrentText",
+                           "RecurrentForecasting", "RecurrentClassics", "RecurrentFormats"]
         ),
         .executableTarget(
             name: "RecurrentCLI",
@@ -53,8 +64,14 @@ let package = Package(
         .testTarget(name: "RecurrentCoreTests", dependencies: ["RecurrentCore"]),
         .testTarget(name: "RecurrentAutodiffTests", dependencies: ["RecurrentCore", "RecurrentAutodiff"]),
         .testTarget(name: "RecurrentLayersTests", dependencies: ["Recurrent", "RecurrentTestSupport"]),
-        .testTarget(name: "RecurrentTrainingTests", dependencies: ["Recurrent", "RecurrentTestSupport"]),
         .testTarget(name: "RecurrentFormatsTests", dependencies: ["Recurrent", "RecurrentTestSupport"]),
+        .testTarget(name: "RecurrentOptimTests", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentOptim"]),
+        .testTarget(name: "RecurrentTextTests", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers", "RecurrentFormats",
+                                                               "RecurrentOptim", "RecurrentText", "RecurrentTestSupport"]),
+        .testTarget(name: "RecurrentForecastingTests", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers",
+                                                                      "RecurrentFormats", "RecurrentOptim", "RecurrentForecasting", "RecurrentTestSupport"]),
+        .testTarget(name: "RecurrentClassicsTests", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers",
+                                                                   "RecurrentFormats", "RecurrentOptim", "RecurrentClassics"]),
         .testTarget(name: "RecurrentTests", dependencies: ["Recurrent", "RecurrentTestSupport"]),
         // Runs the built `recurrent` binary as a user would (exit status, stdout, stderr, files).
         .testTarget(name: "RecurrentCLITests", dependencies: ["RecurrentCLI", "RecurrentTestSupport"]),

@@ -2,5 +2,8 @@
 @_exported import RecurrentCore
 @_exported import RecurrentAutodiff
 @_exported import RecurrentLayers
-@_exported import RecurrentTraining
+@_exported import RecurrentOptim
+@_exported import RecurrentText
+@_exported import RecurrentForecasting
+@_exported import RecurrentClassics
 @_exported import RecurrentFormats

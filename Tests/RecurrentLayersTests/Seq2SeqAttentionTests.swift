@@ -85,7 +85,7 @@ final class Seq2SeqAttentionTests: XCTestCase {
             for attention in [false, true] {
                 let m = try model(attention: attention, cell: cell)
                 var rng = RandomGenerator(seed: 11)
-                // A smooth scalar of the logits (cross-entropy lives in RecurrentTraining).
+                // A smooth scalar of the logits (cross-entropy lives in RecurrentOptim).
                 let probe = Variable(.uniform(shape: [3, 2, 5], low: -1, high: 1, using: &rng))
                 let mismatches = GradientCheck(maxElementsPerVariable: 12).mismatches(
                     of: m.namedParameters.map { ($0.name, $0.parameter) }

@@ -1,4 +1,4 @@
-"""Reference values for Tests/RecurrentTrainingTests/LossTests.swift.
+"""Reference values for Tests/RecurrentOptimTests/LossTests.swift.
 
 Run with the project's reference venv:  python scripts/reference/losses.py
 Inputs come from simple formulas (evaluated in float64 and rounded to float32, exactly as the

@@ -5,7 +5,7 @@ Run with the tools venv (torch, numpy):
 
     /work/tools/venv/bin/python scripts/reference/optimizers.py
 
-It prints Swift declarations that are pasted into Tests/RecurrentTrainingTests/
+It prints Swift declarations that are pasted into Tests/RecurrentOptimTests/
 (OptimizerTests.swift, ClippingTests.swift, ScheduleTests.swift). Python is never a build or
 test dependency; this script only documents where the expected numbers come from.
 

@@ -303,7 +303,8 @@ public final class EncoderDecoder: Module {
     /// `maxLength` tokens only `<eos>` may follow, so every result is `finished`. Returns up to
     /// `beamWidth` results, most probable first (sum of log-probabilities, no length normalisation).
     /// With `beamWidth` 1 this is greedy decoding; with a width of at least the number of possible
-    /// outputs it is exact. Runs without recording gradients.
+    /// outputs it is exact. Runs without recording gradients. The bookkeeping is `BeamSearch`'s, shared
+    /// with `TextGenerator`.
     /// - Precondition: `beamWidth ≥ 1`, `maxLength ≥ 0`, a non-empty source of valid tokens.
     public func beamSearch(source: [Int], beamWidth: Int, maxLength: Int) -> [Decoded] {
         precondition(beamWidth >= 1, "EncoderDecoder: beamWidth must be at least 1, got \(beamWidth)")
@@ -311,48 +312,44 @@ public final class EncoderDecoder: Module {
         return GradientMode.withoutGradients {
             let single = encode([source])
             let sourceLength = source.count
-            struct Beam {
-                var tokens: [Int]
-                var logProbability: Float
-                var state: CellState
-                var rows: [[Float]]
-            }
-            var beams = [Beam(tokens: [], logProbability: 0, state: single.finalState, rows: [])]
-            var finished = [Decoded]()
             let v = configuration.targetVocabularySize
+            var search = BeamSearch(vocabularySize: v, width: beamWidth, endToken: configuration.endToken,
+                                    excludedToken: configuration.goToken)
+            // Per live hypothesis, in the search's order: its decoder state and its attention rows so far.
+            var states = [single.finalState]
+            var rows: [[[Float]]] = [[]]
+            var finished = [Decoded]()
             for length in 0...maxLength {
-                let n = beams.count
-                let step = decoderStep(previous: beams.map { $0.tokens.last ?? configuration.goToken },
-                                       state: CellState.stacked(beams.map(\.state)), memory: repeated(single, count: n))
+                let n = states.count
+                let previous = length == 0 ? [configuration.goToken] : search.lastTokens
+                let step = decoderStep(previous: previous, state: CellState.stacked(states), memory: repeated(single, count: n))
                 let logProbabilities = step.logits.logSoftmax().value.scalars
-                var candidates = [(beam: Int, token: Int, score: Float)]()
-                for b in 0..<n {
-                    for k in 0..<v where k != configuration.goToken && (length < maxLength || k == configuration.endToken) {
-                        candidates.append((b, k, beams[b].logProbability + logProbabilities[b * v + k]))
-                    }
+                // Scores add in Float (held exactly in the search's Double).
+                let scores = search.scores
+                let kept = search.expand(onlyEndToken: length == maxLength) { b, k in
+                    Double(Float(scores[b]) + logProbabilities[b * v + k])
                 }
-                candidates.sort { $0.score != $1.score ? $0.score > $1.score : ($0.beam, $0.token) < ($1.beam, $1.token) }
                 let nextStates = n == 1 ? [step.state] : step.state.unstacked()
-                var next = [Beam]()
-                for candidate in candidates.prefix(beamWidth) {
-                    let parent = beams[candidate.beam]
-                    var rows = parent.rows
+                var liveStates = [CellState](), liveRows = [[[Float]]]()
+                for candidate in kept {
+                    var candidateRows = rows[candidate.parent]
                     if let w = step.weights?.value {
-                        rows.append(readingOrder(w.scalars[(candidate.beam * sourceLength)..<((candidate.beam + 1) * sourceLength)]))
+                        candidateRows.append(readingOrder(w.scalars[(candidate.parent * sourceLength)..<((candidate.parent + 1) * sourceLength)]))
                     }
                     if candidate.token == configuration.endToken {
-                        finished.append(Decoded(tokens: parent.tokens, logProbability: candidate.score, finished: true,
-                                                attention: rows.isEmpty ? nil : Tensor(rows: rows)))
+                        finished.append(Decoded(tokens: search.tokens(ofParent: candidate.parent), logProbability: Float(candidate.score),
+                                                finished: true, attention: candidateRows.isEmpty ? nil : Tensor(rows: candidateRows)))
                     } else {
-                        next.append(Beam(tokens: parent.tokens + [candidate.token], logProbability: candidate.score,
-                                         state: nextStates[candidate.beam], rows: rows))
+                        liveStates.append(nextStates[candidate.parent])
+                        liveRows.append(candidateRows)
                     }
                 }
-                beams = next
+                states = liveStates
+                rows = liveRows
                 finished.sort { $0.logProbability > $1.logProbability }
-                if beams.isEmpty { break }
+                if states.isEmpty { break }
                 if finished.count >= beamWidth,
-                   beams.map(\.logProbability).max()! <= finished[beamWidth - 1].logProbability { break }
+                   Float(search.scores.max()!) <= finished[beamWidth - 1].logProbability { break }
             }
             return Array(finished.prefix(beamWidth))
         }
