@@ -28,7 +28,7 @@ final class ReducedPrecisionTests: XCTestCase {
         var rng = RandomGenerator(seed: 11)
         let shapes = [(1, 1), (7, 5), (31, 3), (33, 17), (65, 2), (70, 129), (97, 300), (130, 61)]
         var checked = 0
-        try forEachFamily { family in
+        forEachFamily { family in
             for precision in [WeightPrecision.bfloat16, .int8] {
                 for (n, k) in shapes {
                     for transposed in [true, false] {
@@ -76,7 +76,7 @@ final class ReducedPrecisionTests: XCTestCase {
         let n = 333, k = 800
         let weight = randomValues(n * k, &rng)
         let x = randomValues(k, &rng)
-        try forEachFamily { family in
+        forEachFamily { family in
             for precision in [WeightPrecision.bfloat16, .int8] {
                 let matrix = ReducedPrecisionMatrix(precision, weight: weight, n: n, k: k)
                 var one = [Float](repeating: 0, count: n), two = [Float](repeating: 0, count: n)
