@@ -55,8 +55,17 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Rows per batch (contiguous streams).")
     var batch = 32
 
-    @Option(help: "Steps per window: the truncated-BPTT length.")
-    var seq = 64
+    @Option(help: "Steps per window: the truncated-BPTT length, k1 = k2 (default 64).")
+    var seq: Int?
+
+    @Option(help: "Truncated BPTT(k1, k2): new steps per window, i.e. steps between updates (the same as --seq).")
+    var k1: Int?
+
+    @Option(help: "Truncated BPTT(k1, k2): steps each update back-propagates through (default k1).")
+    var k2: Int?
+
+    @Flag(help: "Carry the hidden state across epoch boundaries (continuous) instead of resetting it (epochwise).")
+    var continuous = false
 
     @Option(help: "The optimizer: adam, sgd, rmsprop or adagrad.")
     var optimizer: TrainingConfiguration.OptimizerKind = .adam
@@ -119,6 +128,11 @@ struct TrainCommand: ParsableCommand {
         guard corpusLines > 0 else { throw ValidationError("--corpus-lines must be positive, got \(corpusLines)") }
         guard sampleLength >= 0 else { throw ValidationError("--sample-length must not be negative, got \(sampleLength)") }
         guard clip >= 0 else { throw ValidationError("--clip must not be negative, got \(clip)") }
+        if let k1 {
+            guard k1 > 0 else { throw ValidationError("--k1 must be positive, got \(k1)") }
+            if let seq, seq != k1 { throw ValidationError("--k1 \(k1) and --seq \(seq) disagree (--k1 is --seq)") }
+        }
+        if let k2, k2 <= 0 { throw ValidationError("--k2 must be positive, got \(k2)") }
     }
 
     func run() throws {
@@ -136,15 +150,21 @@ struct TrainCommand: ParsableCommand {
 
     // MARK: Building the run
 
+    /// k1: --k1 or --seq.
+    private var windowLength: Int { k1 ?? seq ?? 64 }
+
     private var trainingConfiguration: TrainingConfiguration {
         let model = LanguageModel.Configuration(cell: cell, vocabularySize: 1, embeddingSize: embedding,
                                                 hiddenSize: hidden, numLayers: layers, dropout: dropout)
-        return TrainingConfiguration(
+        var configuration = TrainingConfiguration(
             model: model, level: level, maxVocabularySize: vocabularySize, validationFraction: valFraction,
-            batchSize: batch, sequenceLength: seq, optimizer: optimizer, learningRate: lr, learningRateDecay: lrDecay,
+            batchSize: batch, sequenceLength: windowLength, optimizer: optimizer, learningRate: lr, learningRateDecay: lrDecay,
             clipNorm: clip > 0 ? clip : nil, clipValue: clipValue,
             epochs: epochs ?? (timeBudget == nil && maxSteps == nil ? 10 : nil), timeBudget: timeBudget,
             maxSteps: maxSteps, evaluateEvery: evalEvery, seed: seed)
+        configuration.backpropagationLength = k2.flatMap { $0 == windowLength ? nil : $0 }
+        configuration.continuousState = continuous ? true : nil
+        return configuration
     }
 
     private func makeTrainer() throws -> LanguageModelTrainer {

@@ -72,6 +72,25 @@ final class CommandLineTests: BinaryTestCase {
         try assertFails(["sample", "--checkpoint", "x", "--temperature=-1"], mentioning: "--temperature")
     }
 
+    /// Truncated BPTT(k1, k2) from the command line: saved in the run's configuration, resumable, and
+    /// bad combinations name the option.
+    func testTruncationLengthsAndContinuousState() throws {
+        let run = try trainSmallModel("k", extra: ["--k1", "16", "--k2", "24", "--continuous"])
+        let checkpoints = URL(fileURLWithPath: run).appendingPathComponent("checkpoints")
+        let latest = try String(contentsOf: checkpoints.appendingPathComponent("latest"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let data = try Data(contentsOf: checkpoints.appendingPathComponent(latest).appendingPathComponent("config.json"))
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let training = try XCTUnwrap(object["training"] as? [String: Any])
+        XCTAssertEqual(training["sequenceLength"] as? Int, 16)
+        XCTAssertEqual(training["backpropagationLength"] as? Int, 24)
+        XCTAssertEqual(training["continuousState"] as? Bool, true)
+        let resumed = try self.run(["train", "--resume", run, "--max-steps", "9", "--sample-length", "0"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        try assertFails(["train", "--corpus", "arithmetic", "--k1", "8", "--seq", "16"], mentioning: "--k1")
+        try assertFails(["train", "--corpus", "arithmetic", "--k2", "0"], mentioning: "--k2")
+    }
+
     func testMissingAndMismatchedCheckpoints() throws {
         try assertFails(["sample", "--checkpoint", "nowhere"], mentioning: "nowhere")
         try assertFails(["evaluate", "--checkpoint", "nowhere", "--text", try write("1+1=2\n", to: "a.txt")], mentioning: "nowhere")

@@ -54,9 +54,11 @@ final class LanguageModelTrainerTests: XCTestCase {
     /// Trains `total` steps without interruption, and `split` steps + checkpoint + a new trainer resumed
     /// from `latest` for the rest; the weights, optimizer state, data position, generators and samples
     /// must agree bit for bit.
-    private func assertResumeIsExact(cell: LanguageModel.Cell, split: Int, total: Int,
+    private func assertResumeIsExact(cell: LanguageModel.Cell, split: Int, total: Int, k2: Int? = nil, continuous: Bool = false,
                                      file: StaticString = #filePath, line: UInt = #line) throws {
         var configuration = tinyConfiguration(cell: cell, maxSteps: total)
+        configuration.backpropagationLength = k2
+        configuration.continuousState = continuous ? true : nil
         let corpus = try arithmeticCorpus(configuration)
 
         // Uninterrupted, without output, with samples at the same steps as the interrupted run.
@@ -116,6 +118,26 @@ final class LanguageModelTrainerTests: XCTestCase {
         try assertResumeIsExact(cell: .lstm, split: 15, total: 30)   // resumed mid-epoch, crosses the boundary
         try assertResumeIsExact(cell: .lstm, split: 22, total: 30)   // checkpoint exactly at the epoch's end
         try assertResumeIsExact(cell: .gru, split: 13, total: 26)
+    }
+
+    /// Truncated BPTT(k1, k2) with k2 ≠ k1: the carried state and (k2 > k1) the history tokens are
+    /// saved, so resumes stay exact; and the runs differ from k2 = k1 (the option acts).
+    func testResumeIsBitIdenticalWithTruncationLengthsAndContinuousState() throws {
+        try assertResumeIsExact(cell: .lstm, split: 15, total: 30, k2: 13)   // k1 = 8: history of 5 tokens
+        try assertResumeIsExact(cell: .gru, split: 22, total: 26, k2: 21)    // history longer than a window
+        try assertResumeIsExact(cell: .lstm, split: 13, total: 26, k2: 3)    // k2 < k1
+        try assertResumeIsExact(cell: .lstm, split: 15, total: 30, k2: 13, continuous: true)
+        var weights: [[String: [UInt32]]] = []
+        for (k2, continuous) in [(nil, false), (13, false), (3, false), (nil, true)] as [(Int?, Bool)] {
+            var configuration = tinyConfiguration(maxSteps: 30)
+            configuration.backpropagationLength = k2
+            configuration.continuousState = continuous ? true : nil
+            let trainer = try LanguageModelTrainer(configuration: configuration, corpus: try arithmeticCorpus(configuration),
+                                                   outputDirectory: nil)
+            try trainer.train()
+            weights.append(weightBits(trainer.model))
+        }
+        for i in 1..<weights.count { XCTAssertNotEqual(weights[i], weights[0], "configuration \(i) trains like the default") }
     }
 
     func testTimeBudgetCountsTrainingTimeBeforeTheResume() throws {

@@ -67,7 +67,7 @@ enum Console {
         "timeBudget": "--time-budget", "maxSteps": "--max-steps", "evaluateEvery": "--eval-every",
         "validationFraction": "--val-fraction", "maxVocabularySize": "--vocabulary-size",
         "temperature": "--temperature", "topK": "--top-k", "beamWidth": "--beam", "length": "--length",
-        "outputDirectory": "--out",
+        "outputDirectory": "--out", "backpropagationLength": "--k2",
         // forecast train
         "window": "--window", "horizon": "--horizon", "season": "--season", "testFraction": "--test-fraction",
         "weightDecay": "--weight-decay", "patience": "--patience", "intervalLevel": "--interval",

@@ -12,10 +12,12 @@ import RecurrentOptim
 /// every window continues row `b` of the previous one), runs the model forward from the hidden state
 /// carried from the previous window (detached: gradients stop at the window's start), takes the mean
 /// cross-entropy over the window's `B · T` targets, backpropagates, clips (value, then global norm)
-/// and steps the optimizer; the window's final hidden state is carried to the next window. At the
-/// start of every epoch the carried state is reset to zero, as char-rnn does: the first window of an
-/// epoch starts each row at the beginning of its stretch of text, which the state left at the end of
-/// the previous epoch (the end of the row) does not precede. The learning rate is
+/// and steps the optimizer; the window's final hidden state is carried to the next window. With
+/// `backpropagationLength` k2 ≠ T the window is run as truncated BPTT(T, k2)
+/// (`TruncatedBackpropagation`). At the start of every epoch the carried state is reset to zero, as
+/// char-rnn does (unless `continuousState`): the first window of an epoch starts each row at the
+/// beginning of its stretch of text, which the state left at the end of the previous epoch (the end
+/// of the row) does not precede. The learning rate is
 /// `learningRate · learningRateDecay^epoch`.
 ///
 /// Every `evaluateEvery` steps, and once more when training stops, the trainer measures the
@@ -71,7 +73,8 @@ public final class LanguageModelTrainer {
     public let isResumed: Bool
 
     private var batcher: StreamBatcher
-    private var carriedState: RecurrentLayerState?
+    /// The carried state (and, with k2 > k1, the history) between windows.
+    private var truncation: TruncatedBackpropagation
     private let parameters: [Parameter]
 
     /// A new run: a model initialised from `configuration.seed`, the chosen optimizer, nothing trained yet.
@@ -105,7 +108,8 @@ public final class LanguageModelTrainer {
         self.state = TrainingState(dropoutGenerator: dropout, samplingGenerator: sampling)
         self.checkpointStore = store
         self.batcher = try corpus.trainingBatcher()
-        self.carriedState = nil
+        let (k1, k2) = configuration.truncation
+        self.truncation = TruncatedBackpropagation(k1: k1, k2: k2, batchSize: configuration.batchSize)
         self.isResumed = false
     }
 
@@ -163,7 +167,10 @@ public final class LanguageModelTrainer {
         self.parameters = checkpoint.optimizer.parameters
         self.state = checkpoint.state
         self.checkpointStore = store
-        self.carriedState = checkpoint.carriedState
+        let (k1, k2) = configuration.truncation
+        self.truncation = TruncatedBackpropagation(k1: k1, k2: k2, batchSize: configuration.batchSize)
+        truncation.restore(state: checkpoint.carriedState, history: checkpoint.carriedHistory,
+                           length: checkpoint.carriedHistory.count / configuration.batchSize)
         self.isResumed = true
     }
 
@@ -180,8 +187,7 @@ public final class LanguageModelTrainer {
         model.dropoutGenerator = state.dropoutGenerator
         defer { state.dropoutGenerator = model.dropoutGenerator! }
         model.isTraining = true
-        let B = configuration.batchSize, T = configuration.sequenceLength
-        let tokensPerStep = B * T
+        let tokensPerStep = configuration.batchSize * configuration.sequenceLength
         try onEvent(.started(TrainingStart(resumed: isResumed, step: state.step, windowsPerEpoch: batcher.windowsPerEpoch,
                                            tokensPerStep: tokensPerStep, parameterCount: model.parameterCount,
                                            trainingTokens: corpus.training.count, validationTokens: corpus.validation.count)))
@@ -192,17 +198,15 @@ public final class LanguageModelTrainer {
         while reason == nil {
             let start = ContinuousClock.now
             let batch = batcher.next()
-            if batch.startsEpoch { carriedState = nil }
+            if batch.startsEpoch && configuration.continuousState != true { truncation.reset() }
             while scheduler.lastEpoch < batch.position.epoch { scheduler.step() }
             let learningRate = optimizer.learningRate
             optimizer.zeroGrad()
-            let (logits, next) = model(batch.inputs, batchSize: B, sequenceLength: T, state: carriedState)
-            let loss = crossEntropy(logits: logits, targets: batch.targets)
+            let loss = truncation.loss(model, inputs: batch.inputs, targets: batch.targets)
             loss.backward()
             if let clipValue = configuration.clipValue { clipGradientValue(parameters, clipValue: clipValue) }
             if let clipNorm = configuration.clipNorm { clipGradientNorm(parameters, maxNorm: clipNorm) }
             optimizer.step()
-            carriedState = next.detached()
             let lossValue = loss.value.scalar
             state.step += 1
             state.position = batcher.position
@@ -292,9 +296,13 @@ public final class LanguageModelTrainer {
         let optimizerEntries = optimizer.stateDict().map { (name: "optimizer." + $0.name, tensor: $0.tensor) }
             + scheduler.stateDict().map { (name: "scheduler." + $0.name, tensor: $0.tensor) }
         var carried: [(name: String, tensor: Tensor)] = []
-        if let carriedState {
+        if let carriedState = truncation.state {
             carried.append((name: "h", tensor: carriedState.h.value))
             if let c = carriedState.c { carried.append((name: "c", tensor: c.value)) }
+        }
+        if truncation.historyLength > 0 {
+            carried.append((name: "history", tensor: Tensor(shape: [configuration.batchSize, truncation.historyLength],
+                                                            scalars: truncation.history.map(Float.init))))
         }
         typealias File = TrainingCheckpoint.File
         return [

@@ -15,7 +15,7 @@ import RecurrentOptim
 /// | `vocabulary.json` | the `Vocabulary` (`Vocabulary.jsonData()`) |
 /// | `model.safetensors` | the weights under PyTorch's state-dict names (F32); loads into the matching `torch.nn` module |
 /// | `optimizer.safetensors` | the optimizer's state dict under `optimizer.` and the learning-rate scheduler's under `scheduler.` |
-/// | `carried-state.safetensors` | the hidden state carried into the next window: `h` `(numLayers, batchSize, hiddenSize)` and, for LSTM, `c` (absent at the start of an epoch) |
+/// | `carried-state.safetensors` | the hidden state carried into the next window: `h` `(numLayers, batchSize, hiddenSize)` and, for LSTM, `c` (absent at the start of an epoch); with k2 > k1 also `history` `(batchSize, ≤ k2 − k1)`, the token ids the next window reruns |
 /// | `state.json` | `TrainingState`: step, data position, training time, best validation loss, random generators, metrics history |
 ///
 /// Loading checks every file and reports the first problem as a one-line `CheckpointError`.
@@ -57,6 +57,9 @@ public struct TrainingCheckpoint {
     let scheduler: LearningRateScheduler
     /// The hidden state carried into the next window, if any.
     let carriedState: RecurrentLayerState?
+    /// Truncated BPTT with k2 > k1: the history tokens of the next window, `(batchSize, length)`
+    /// row-major (empty otherwise).
+    let carriedHistory: [Int]
 
     /// Loads and validates the checkpoint at `url`, which may be a checkpoint directory, a run
     /// directory (`--out`; the checkpoint `pointer` names is loaded), its `checkpoints` directory,
@@ -217,10 +220,23 @@ public struct TrainingCheckpoint {
             throw CheckpointError.invalidState(path: statePath, reason: "the data position \(state.position) is negative")
         }
         let carriedPath = path(File.carriedState).path
-        let carried = try safetensors(File.carriedState)
+        var carried = try safetensors(File.carriedState)
         let m = configuration.model
         let stateShape = [m.numLayers, configuration.batchSize, m.hiddenSize]
         let expectedNames: Set<String> = m.recurrent.cell.hasCellState ? ["h", "c"] : ["h"]
+        // Truncated BPTT with k2 > k1: the tokens of the next window's history.
+        if let history = carried.removeValue(forKey: "history") {
+            let (k1, k2) = configuration.truncation
+            let V = m.vocabularySize
+            guard history.shape.count == 2, history.shape[0] == configuration.batchSize, history.shape[1] <= k2 - k1,
+                  history.scalars.allSatisfy({ $0 >= 0 && $0 < Float(V) && $0.rounded() == $0 }) else {
+                throw CheckpointError.invalidState(path: carriedPath, reason:
+                    "'history' must be (batchSize, ≤ k2 − k1) = (\(configuration.batchSize), ≤ \(max(0, k2 - k1))) token ids below \(V), got shape \(history.shape)")
+            }
+            carriedHistory = history.scalars.map { Int($0) }
+        } else {
+            carriedHistory = []
+        }
         if carried.isEmpty {
             carriedState = nil
         } else {

@@ -31,10 +31,20 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     /// The fraction of the text, taken from its end, held out for validation: `0 ≤ f < 1`
     /// (0: no validation part, no validation loss and no `best` checkpoint).
     public var validationFraction: Double
+    /// k1 and k2 of truncated BPTT: `sequenceLength` and `backpropagationLength ?? sequenceLength`.
+    public var truncation: (k1: Int, k2: Int) { (sequenceLength, backpropagationLength ?? sequenceLength) }
+
     /// Rows per batch (batchSize `B`), each a contiguous stream of the text.
     public var batchSize: Int
-    /// Steps per window (sequenceLength `T`): gradients flow back at most this far (truncated BPTT).
+    /// Steps per window (sequenceLength `T`): the new tokens of each row per optimizer step (k1 of
+    /// truncated BPTT(k1, k2)).
     public var sequenceLength: Int
+    /// Steps the loss is back-propagated through (k2 of truncated BPTT(k1, k2),
+    /// `TruncatedBackpropagation`); nil: `sequenceLength` (k2 = k1).
+    public var backpropagationLength: Int?
+    /// Whether the hidden state runs on across epoch boundaries (the lecture's continuous training);
+    /// nil or false: it is reset to zero at the start of every epoch (epochwise, as char-rnn does).
+    public var continuousState: Bool?
     /// The optimizer.
     public var optimizer: OptimizerKind
     /// The learning rate of the first epoch; `> 0`.
@@ -100,6 +110,10 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     /// `maxSteps` must be set.
     public func validate() throws {
         try corpusConfiguration.validate()
+        if let backpropagationLength {
+            try ConfigurationError.require(backpropagationLength > 0, "backpropagationLength",
+                                           "must be positive, got \(backpropagationLength)")
+        }
         try ConfigurationError.require(model.embeddingSize > 0, "embeddingSize", "must be positive, got \(model.embeddingSize)")
         try model.recurrent.validate()   // the layer's own rules (one place for them)
         try ConfigurationError.require(learningRate > 0 && learningRate.isFinite, "learningRate",
