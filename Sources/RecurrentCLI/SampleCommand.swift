@@ -35,6 +35,9 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Sample only from the K most probable tokens.")
     var topK: Int?
 
+    @Option(help: "Print the K most probable next tokens after --prime with their probabilities instead of sampling.")
+    var next: Int?
+
     @Option(help: "Beam search with this many hypotheses (prints the result at the end).")
     var beam: Int?
 
@@ -52,6 +55,8 @@ struct SampleCommand: ParsableCommand {
         guard temperature >= 0 else { throw ValidationError("--temperature must not be negative, got \(temperature)") }
         if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1, got \(topK)") }
         if let beam, beam < 1 { throw ValidationError("--beam must be at least 1, got \(beam)") }
+        if let next, next < 1 { throw ValidationError("--next must be at least 1, got \(next)") }
+        if next != nil && beam != nil { throw ValidationError("--next and --beam cannot be combined") }
         if beam != nil && topK != nil { throw ValidationError("--beam and --top-k cannot be combined") }
         if beam != nil && precision != .float32 {
             throw ValidationError("--beam runs in float32 only, got --precision \(precision.rawValue)")
@@ -66,6 +71,14 @@ struct SampleCommand: ParsableCommand {
             let generator = try TextGenerator(model: saved.model, vocabulary: saved.vocabulary,
                                               options: .init(temperature: temperature, topK: topK, beamWidth: beam, seed: seed,
                                                              precision: precision))
+            if let next {
+                // One line per token: its probability, then the token as a JSON string (whitespace visible).
+                for (token, probability) in try generator.mostProbableNextTokens(after: prime, count: next) {
+                    let quoted = String(decoding: try JSONEncoder().encode(token), as: UTF8.self)
+                    Console.line(String(format: "%.4f\t", probability) + quoted)
+                }
+                return
+            }
             if echoPrime { Console.write(prime) }
             try generator.generate(prime: prime, length: length) { token in Console.write(bytes: token.bytes) }
             Console.write("\n")

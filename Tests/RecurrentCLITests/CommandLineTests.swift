@@ -126,6 +126,25 @@ final class CommandLineTests: BinaryTestCase {
         XCTAssertEqual(greedy1.stdout, greedy2.stdout, "greedy decoding does not depend on the seed")
     }
 
+    /// `sample --next K`: the K most probable next tokens, most probable first, with probabilities
+    /// that are a part of one.
+    func testNextTokenQuery() throws {
+        let run = try trainSmallModel("next")
+        let result = try self.run(["sample", "--checkpoint", run, "--prime", "12+", "--next", "4"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let lines = result.stdout.split(separator: "\n")
+        XCTAssertEqual(lines.count, 4, result.stdout)
+        let rows = try lines.map { line -> (Double, String) in
+            let fields = line.split(separator: "\t", maxSplits: 1)
+            let token = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(fields[1].utf8), options: .fragmentsAllowed) as? String)
+            return (try XCTUnwrap(Double(fields[0])), token)
+        }
+        XCTAssertEqual(rows.map(\.0), rows.map(\.0).sorted(by: >))
+        XCTAssertLessThanOrEqual(rows.map(\.0).reduce(0, +), 1.0001)
+        XCTAssertEqual(Set(rows.map(\.1)).count, 4, "four different tokens")
+        try assertFails(["sample", "--checkpoint", run, "--next", "0"], mentioning: "--next")
+    }
+
     func testTrainWritesCheckpointsMetricsAndJSON() throws {
         let result = try run(["train", "--corpus", "arithmetic", "--corpus-lines", "400", "--hidden", "16", "--layers", "1",
                               "--embedding", "8", "--batch", "4", "--seq", "16", "--max-steps", "6", "--eval-every", "3",

@@ -161,6 +161,27 @@ public final class TextGenerator {
         }
     }
 
+    /// The `count` most probable tokens to follow `prime` (the softmax of the logits at temperature 1,
+    /// in Double), most probable first: "Let's meet for ___". An empty prime means the start of a line,
+    /// as in `generate`. Ties keep the lower id first.
+    /// - Throws: `ConfigurationError` for a count below 1; as `generate(prime:length:)` for the prime.
+    public func mostProbableNextTokens(after prime: String, count: Int) throws -> [(token: String, probability: Double)] {
+        try ConfigurationError.require(count >= 1, "count", "must be at least 1, got \(count)")
+        let ids = try vocabulary.encode(prime)
+        let context = ids.isEmpty ? [newlineID ?? 0] : ids
+        let wasTraining = model.isTraining
+        model.isTraining = false
+        defer { model.isTraining = wasTraining }
+        let (logits, _, row) = GradientMode.withoutGradients { warm(context) }
+        let V = vocabulary.count
+        let values = logits.value.scalars[(row * V)..<((row + 1) * V)].map(Double.init)
+        guard values.allSatisfy(\.isFinite), let largest = values.max() else { throw GenerationError.nonFiniteLogits(step: 0) }
+        let weights = values.map { Foundation.exp($0 - largest) }
+        let total = weights.reduce(0, +)
+        let order = (0..<V).sorted { weights[$0] > weights[$1] || (weights[$0] == weights[$1] && $0 < $1) }
+        return order.prefix(count).map { (vocabulary.decode([$0]), weights[$0] / total) }
+    }
+
     /// Prime windows: a long prime runs in windows of this many tokens with the state carried (the
     /// same computation as one call, with memory bounded by the window instead of the prime).
     public static let primeWindow = 256
