@@ -67,7 +67,7 @@ enum Console {
         "timeBudget": "--time-budget", "maxSteps": "--max-steps", "evaluateEvery": "--eval-every",
         "validationFraction": "--val-fraction", "maxVocabularySize": "--vocabulary-size",
         "temperature": "--temperature", "topK": "--top-k", "beamWidth": "--beam", "length": "--length",
-        "outputDirectory": "--out",
+        "outputDirectory": "--out", "forgetBias": "--forget-bias", "pretrainedEmbeddings": "--embeddings",
         // forecast train
         "window": "--window", "horizon": "--horizon", "season": "--season", "testFraction": "--test-fraction",
         "weightDecay": "--weight-decay", "patience": "--patience", "intervalLevel": "--interval",
