@@ -9,7 +9,45 @@ struct EmbeddingsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "embeddings",
         abstract: "Inspect word embeddings: a checkpoint's embedding or a GloVe/word2vec text file.",
-        subcommands: [EmbeddingsNeighboursCommand.self])
+        subcommands: [EmbeddingsNeighboursCommand.self, EmbeddingsExportCommand.self])
+}
+
+/// The embedding rows of a checkpoint as word vectors, one per vocabulary token.
+private func checkpointVectors(_ path: String, best: Bool) throws -> WordVectors {
+    let saved = try TrainingCheckpoint.load(from: URL(fileURLWithPath: path), pointer: best ? .best : .latest)
+    let embedding = saved.model.embedding
+    return WordVectors(words: saved.vocabulary.tokens, dimension: embedding.dimension, values: embedding.weight.value.scalars)
+}
+
+/// `recurrent embeddings export`.
+struct EmbeddingsExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write a checkpoint's embedding as a GloVe text file (for --embeddings or other tools).",
+        discussion: """
+        One line per vocabulary token, `word v1 ... vd`; tokens that hold whitespace (at word level the \
+        space and line-break tokens) cannot be written in the format and are left out. The file is \
+        written atomically: on any error nothing is written.
+        """)
+
+    @Option(help: ArgumentHelp("A run directory (its latest checkpoint) or a checkpoint directory.", valueName: "dir"))
+    var checkpoint: String
+
+    @Flag(help: "Use the run's best checkpoint instead of the latest.")
+    var best = false
+
+    @Option(help: ArgumentHelp("The text file to write.", valueName: "file"))
+    var out: String
+
+    func run() throws {
+        try Console.reportingErrors {
+            let vectors = try checkpointVectors(checkpoint, best: best)
+            let (text, skipped) = vectors.gloveText()
+            try AtomicFile.write(Data(text.utf8), to: URL(fileURLWithPath: out))
+            Console.line("wrote \(vectors.count - skipped) vectors of dimension \(vectors.dimension) to \(out)"
+                         + (skipped > 0 ? " (\(skipped) tokens holding whitespace left out)" : ""))
+        }
+    }
 }
 
 /// `recurrent embeddings neighbours`.
@@ -57,10 +95,7 @@ struct EmbeddingsNeighboursCommand: ParsableCommand {
             let table: WordVectors
             let source: String
             if let checkpoint {
-                let saved = try TrainingCheckpoint.load(from: URL(fileURLWithPath: checkpoint), pointer: best ? .best : .latest)
-                let embedding = saved.model.embedding
-                table = WordVectors(words: saved.vocabulary.tokens, dimension: embedding.dimension,
-                                    values: embedding.weight.value.scalars)
+                table = try checkpointVectors(checkpoint, best: best)
                 source = "the vocabulary of \(checkpoint)"
             } else {
                 table = try WordVectors.load(contentsOf: URL(fileURLWithPath: vectors!))

@@ -69,6 +69,23 @@ public struct WordVectors: Sendable {
         }
     }
 
+    /// The vectors in GloVe's text format, one line per word (`word v1 ... vd`), each value written
+    /// with the fewest digits that read back to the same Float. Words that are empty or hold a space,
+    /// tab or line break cannot be written in the format and are left out.
+    /// - Returns: the text and the number of words left out.
+    public func gloveText() -> (text: String, skipped: Int) {
+        var text = ""
+        var skipped = 0
+        for (row, word) in words.enumerated() {
+            guard !word.isEmpty, !word.unicodeScalars.contains(where: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" })
+            else { skipped += 1; continue }
+            text += word
+            for x in vector(at: row) { text += " " + x.description }
+            text += "\n"
+        }
+        return (text, skipped)
+    }
+
     /// The `count` words whose vectors are most similar to that of `word` by cosine similarity, most
     /// similar first (ties in row order); `word` itself is left out. Rows of norm 0 have similarity 0.
     /// Nil when `word` is not in the vectors.

@@ -84,6 +84,29 @@ final class EmbeddingsCommandTests: BinaryTestCase {
         try assertFails(["train", "--corpus", "sentences", "--init", "xavier", "--out", "x"], mentioning: "xavier")
     }
 
+    /// export writes the checkpoint's rows exactly (Float round trip) in a file that --vectors and
+    /// --embeddings read back; an unwritable path writes nothing.
+    func testExportRoundTrips() throws {
+        XCTAssertEqual(try trainWords("words", extra: []).status, 0)
+        let exported = try run(["embeddings", "export", "--checkpoint", "words", "--out", "words.txt"])
+        XCTAssertEqual(exported.status, 0, exported.stderr)
+        XCTAssertTrue(exported.stdout.contains("tokens holding whitespace left out"), exported.stdout)
+        let checkpoint = try TrainingCheckpoint.load(from: scratch.appendingPathComponent("words"))
+        let vectors = try WordVectors.load(contentsOf: scratch.appendingPathComponent("words.txt"))
+        let weight = checkpoint.model.embedding.weight.value.scalars
+        for (row, word) in vectors.words.enumerated() {
+            let id = try XCTUnwrap(checkpoint.vocabulary.tokens.firstIndex(of: word))
+            XCTAssertEqual(Array(vectors.vector(at: row)), Array(weight[(3 * id)..<(3 * id + 3)]), word)
+        }
+        XCTAssertEqual(vectors.count, checkpoint.vocabulary.tokens.filter { !$0.contains(where: \.isWhitespace) }.count)
+        let again = try trainWords("again", extra: ["--embeddings", "words.txt"])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertTrue(again.stdout.contains("embeddings: \(vectors.count) of \(checkpoint.vocabulary.count) vocabulary tokens"),
+                      again.stdout)
+        try assertFails(["embeddings", "export", "--checkpoint", "words", "--out", "no/such/dir/v.txt"], mentioning: "cannot write")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.appendingPathComponent("no").path))
+    }
+
     func testNeighboursFromAVectorFileAndACheckpoint() throws {
         let file = try write("a 1 0\nb 1 1\nc 0 2\nd -3 0\ne 2 0.1\n", to: "v.txt")
         let table = try run(["embeddings", "neighbours", "--vectors", file, "--word", "a", "--count", "3"])
