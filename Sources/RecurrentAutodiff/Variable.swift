@@ -12,7 +12,17 @@ public final class Variable {
     /// The accumulated gradient of a leaf; `nil` until a backward pass reaches it.
     public var grad: Tensor?
     /// Whether gradients flow to (leaf) or through (non-leaf) this variable.
-    public let requiresGrad: Bool
+    ///
+    /// A leaf's flag may be changed: setting it to false freezes a parameter (the tape records no
+    /// gradient for it, so optimizers and gradient clipping skip it) and clears its gradient; setting it
+    /// back to true unfreezes it. Only leaves can be frozen: a non-leaf's flag says whether it carries
+    /// history, which `detached()` removes.
+    public var requiresGrad: Bool {
+        didSet {
+            precondition(node == nil || requiresGrad, "Variable.requiresGrad: only a leaf can be frozen; use detached()")
+            if !requiresGrad { grad = nil }
+        }
+    }
     /// The operation that produced this variable; `nil` for leaves.
     let node: Node?
     /// Which output of `node` this is.

@@ -100,6 +100,19 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Random seed (initialisation, dropout, samples, built-in corpus).")
     var seed: UInt64 = 1
 
+    @Option(name: .customLong("init"), help: "Initialisation of the recurrent weights: pytorch (default), orthogonal or identity.")
+    var initialization: InitializationScheme?
+
+    @Option(help: ArgumentHelp("LSTM: the forget-gate bias (bias_ih + bias_hh of the f block; 1 is common).", valueName: "x"))
+    var forgetBias: Float?
+
+    @Option(help: ArgumentHelp("Word level: load the rows of known words from a GloVe or word2vec text file (dimension = --embedding).",
+                               valueName: "file"))
+    var embeddings: String?
+
+    @Flag(help: "Keep the embedding loaded by --embeddings fixed while training.")
+    var freezeEmbeddings = false
+
     @OptionGroup var threading: ThreadingOptions
 
     @Option(help: ArgumentHelp("The run directory for checkpoints, metrics.csv and loss.svg.", valueName: "dir"))
@@ -124,7 +137,13 @@ struct TrainCommand: ParsableCommand {
             }
         } else if corpus != nil {
             throw ValidationError("--corpus cannot be combined with --resume (the run remembers its text)")
+        } else if embeddings != nil || freezeEmbeddings || initialization != nil || forgetBias != nil {
+            throw ValidationError("--embeddings, --freeze-embeddings, --init and --forget-bias cannot be combined with --resume (the run remembers its weights and settings)")
         }
+        if embeddings != nil && level != .word {
+            throw ValidationError("--embeddings needs --level word, got --level \(level.rawValue)")
+        }
+        if freezeEmbeddings && embeddings == nil { throw ValidationError("--freeze-embeddings needs --embeddings FILE") }
         guard corpusLines > 0 else { throw ValidationError("--corpus-lines must be positive, got \(corpusLines)") }
         guard sampleLength >= 0 else { throw ValidationError("--sample-length must not be negative, got \(sampleLength)") }
         guard clip >= 0 else { throw ValidationError("--clip must not be negative, got \(clip)") }
@@ -164,6 +183,9 @@ struct TrainCommand: ParsableCommand {
             maxSteps: maxSteps, evaluateEvery: evalEvery, seed: seed)
         configuration.backpropagationLength = k2.flatMap { $0 == windowLength ? nil : $0 }
         configuration.continuousState = continuous ? true : nil
+        configuration.initialization = initialization
+        configuration.forgetBias = forgetBias
+        configuration.freezeEmbeddings = freezeEmbeddings ? true : nil
         return configuration
     }
 
@@ -198,7 +220,25 @@ struct TrainCommand: ParsableCommand {
         }
         let defaultOut = URL(fileURLWithPath: "runs").appendingPathComponent(
             text.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent } ?? corpus!.rawValue)
-        return try LanguageModelTrainer(configuration: configuration, corpus: corpusData, outputDirectory: outURL ?? defaultOut)
+        let trainer = try LanguageModelTrainer(configuration: configuration, corpus: corpusData, outputDirectory: outURL ?? defaultOut)
+        if let embeddings { try loadEmbeddings(embeddings, into: trainer) }
+        return trainer
+    }
+
+    /// `--embeddings FILE`: reads the vectors, copies the rows of the words they know, reports how many.
+    private func loadEmbeddings(_ path: String, into trainer: LanguageModelTrainer) throws {
+        let vectors = try WordVectors.load(contentsOf: URL(fileURLWithPath: path))
+        let report = try trainer.loadPretrainedEmbeddings(vectors, source: path)
+        if json {
+            Console.printJSON(["event": "embeddings", "file": path, "found": report.found,
+                               "found_lowercase": report.foundByLowercase, "missing": report.missing,
+                               "vocabulary_size": report.vocabularySize, "frozen": freezeEmbeddings])
+        } else {
+            Console.line("embeddings: \(report.found) of \(report.vocabularySize) vocabulary tokens found in \(path)"
+                         + (report.foundByLowercase > 0 ? " (\(report.foundByLowercase) by lower case)" : "")
+                         + "; \(report.missing) keep their random initialisation"
+                         + (freezeEmbeddings ? "; the embedding is frozen" : ""))
+        }
     }
 
     private var sampleHook: LanguageModelTrainer.SampleHook {

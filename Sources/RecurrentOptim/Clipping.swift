@@ -6,8 +6,8 @@ import RecurrentAutodiff
 /// PyTorch's `torch.nn.utils.clip_grad_norm_`.
 ///
 /// The norm is taken over all gradients together, as if they were concatenated into one vector
-/// (parameters whose `grad` is `nil` are ignored): `(Σ |g|^p)^(1/p)` for `normType` p, or
-/// `max |g|` for `normType == .infinity`. It is accumulated in Double. Then every gradient is
+/// (parameters whose `grad` is `nil` and frozen ones, `requiresGrad == false`, are ignored):
+/// `(Σ |g|^p)^(1/p)` for `normType` p, or `max |g|` for `normType == .infinity`. It is accumulated in Double. Then every gradient is
 /// multiplied by `clipCoefficient = maxNorm / (totalNorm + 1e-6)` if that is below 1 (computed in
 /// Float as PyTorch does); gradients whose norm is already within the bound are left unchanged.
 /// A NaN or infinite norm is not treated specially, as in PyTorch: the gradients become NaN or 0.
@@ -20,6 +20,7 @@ import RecurrentAutodiff
 public func clipGradientNorm(_ parameters: [Parameter], maxNorm: Float, normType: Float = 2) -> Float {
     precondition(maxNorm >= 0, "clipGradientNorm: maxNorm must be non-negative, got \(maxNorm)")
     precondition(normType > 0, "clipGradientNorm: normType must be positive or .infinity, got \(normType)")
+    let parameters = parameters.filter(\.requiresGrad)
     let grads = parameters.compactMap(\.grad)
     if grads.isEmpty { return 0 }
     let total = Float(totalNorm(grads, normType: Double(normType)))
@@ -75,12 +76,13 @@ private func totalNorm(_ grads: [Tensor], normType p: Double) -> Double {
 }
 
 /// Clamps every gradient element of `parameters` into `[-clipValue, clipValue]`, as PyTorch's
-/// `torch.nn.utils.clip_grad_value_` (NaN stays NaN; parameters without a gradient are skipped).
+/// `torch.nn.utils.clip_grad_value_` (NaN stays NaN; parameters without a gradient, and frozen
+/// ones, are skipped).
 ///
 /// - Parameter clipValue: the largest allowed magnitude; `>= 0`.
 public func clipGradientValue(_ parameters: [Parameter], clipValue: Float) {
     precondition(clipValue >= 0, "clipGradientValue: clipValue must be non-negative, got \(clipValue)")
-    for parameter in parameters where parameter.grad != nil {
+    for parameter in parameters where parameter.requiresGrad && parameter.grad != nil {
         parameter.grad!.scalars.withUnsafeMutableBufferPointer { g in
             for j in 0..<g.count {
                 let x = g[j]

@@ -67,7 +67,8 @@ enum Console {
         "timeBudget": "--time-budget", "maxSteps": "--max-steps", "evaluateEvery": "--eval-every",
         "validationFraction": "--val-fraction", "maxVocabularySize": "--vocabulary-size",
         "temperature": "--temperature", "topK": "--top-k", "beamWidth": "--beam", "length": "--length",
-        "outputDirectory": "--out", "backpropagationLength": "--k2",
+        "outputDirectory": "--out", "backpropagationLength": "--k2", "forgetBias": "--forget-bias",
+        "pretrainedEmbeddings": "--embeddings",
         // forecast train
         "window": "--window", "horizon": "--horizon", "season": "--season", "testFraction": "--test-fraction",
         "weightDecay": "--weight-decay", "patience": "--patience", "intervalLevel": "--interval",

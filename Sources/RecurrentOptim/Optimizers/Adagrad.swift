@@ -54,7 +54,7 @@ public final class Adagrad: Optimizer {
         let lr = Double(learningRate), decay = Double(learningRateDecay)
         let weightDecay = self.weightDecay, eps = epsilon
         for (index, parameter) in parameters.enumerated() {
-            guard let grad = parameter.grad else { continue }
+            guard parameter.requiresGrad, let grad = parameter.grad else { continue }   // frozen or unused: skipped
             precondition(grad.shape == parameter.value.shape,
                          "Adagrad: gradient shape \(grad.shape) differs from parameter \(index) shape \(parameter.value.shape)")
             precondition(sums[index].count == grad.count,

@@ -79,7 +79,7 @@ public class Adam: Optimizer {
         let b2 = Float(beta2), oneMinusB2 = Float(1 - beta2)
         let decay = Float(1 - lr * Double(weightDecay))
         for (index, parameter) in parameters.enumerated() {
-            guard let grad = parameter.grad else { continue }
+            guard parameter.requiresGrad, let grad = parameter.grad else { continue }   // frozen or unused: skipped
             precondition(grad.shape == parameter.value.shape,
                          "\(name): gradient shape \(grad.shape) differs from parameter \(index) shape \(parameter.value.shape)")
             let count = grad.count

@@ -16,8 +16,8 @@ import RecurrentAutodiff
 /// ```
 ///
 /// Per-parameter state (moments, momentum buffers, step counts) is created lazily on the first
-/// step in which the parameter has a gradient, as in PyTorch; a parameter whose `grad` is `nil`
-/// is skipped entirely (its value, state and step count stay as they are).
+/// step in which the parameter has a gradient, as in PyTorch; a parameter whose `grad` is `nil`,
+/// or that is frozen (`requiresGrad == false`), is skipped entirely (its value, state and step count stay as they are).
 ///
 /// `stateDict()` / `loadStateDict(_:)` save and restore that state exactly, so a run resumed from a
 /// checkpoint continues bit for bit as if it had never stopped.

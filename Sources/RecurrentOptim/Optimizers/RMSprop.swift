@@ -73,7 +73,7 @@ public final class RMSprop: Optimizer {
         let momentum = self.momentum, useMomentum = momentum > 0, centered = self.centered
         let a = alpha, oneMinusAlpha = Float(1 - Double(alpha))
         for (index, parameter) in parameters.enumerated() {
-            guard let grad = parameter.grad else { continue }
+            guard parameter.requiresGrad, let grad = parameter.grad else { continue }   // frozen or unused: skipped
             precondition(grad.shape == parameter.value.shape,
                          "RMSprop: gradient shape \(grad.shape) differs from parameter \(index) shape \(parameter.value.shape)")
             let count = grad.count

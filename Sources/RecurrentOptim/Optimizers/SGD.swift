@@ -54,7 +54,7 @@ public final class SGD: Optimizer {
         let lr = learningRate, weightDecay = self.weightDecay, momentum = self.momentum, nesterov = self.nesterov
         let gradientScale = Float(1 - Double(dampening))
         for (index, parameter) in parameters.enumerated() {
-            guard let grad = parameter.grad else { continue }
+            guard parameter.requiresGrad, let grad = parameter.grad else { continue }   // frozen or unused: skipped
             precondition(grad.shape == parameter.value.shape,
                          "SGD: gradient shape \(grad.shape) differs from parameter \(index) shape \(parameter.value.shape)")
             let count = grad.count

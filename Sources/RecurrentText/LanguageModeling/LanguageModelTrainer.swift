@@ -51,7 +51,7 @@ public final class LanguageModelTrainer {
     }
 
     /// The run's configuration (`model.vocabularySize` is the vocabulary's size).
-    public private(set) var configuration: TrainingConfiguration
+    public internal(set) var configuration: TrainingConfiguration
     /// The text, split into training and validation parts.
     public let corpus: TextCorpus
     /// The model being trained.
@@ -97,6 +97,7 @@ public final class LanguageModelTrainer {
         }
         var rng = RandomGenerator(seed: configuration.seed)
         let model = try LanguageModel(configuration.model, using: &rng)
+        try Self.prepare(model, for: configuration, using: &rng)
         model.isTraining = true
         let dropout = RandomGenerator(seed: rng.next())
         let sampling = RandomGenerator(seed: rng.next())
@@ -162,6 +163,7 @@ public final class LanguageModelTrainer {
         self.corpus = corpus
         self.model = checkpoint.model
         self.model.isTraining = true
+        self.model.embedding.weight.requiresGrad = configuration.freezeEmbeddings != true
         self.optimizer = checkpoint.optimizer
         self.scheduler = checkpoint.scheduler
         self.parameters = checkpoint.optimizer.parameters

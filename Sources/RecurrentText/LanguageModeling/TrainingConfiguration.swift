@@ -73,6 +73,17 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var evaluateEvery: Int
     /// Seeds the weights' initialisation, dropout and the samples drawn at evaluations.
     public var seed: UInt64
+    /// How the recurrent weights are initialised (`--init`); nil is PyTorch's default. Applied once when
+    /// a run starts (after the default draw, from the same generator), never when it resumes.
+    public var initialization: InitializationScheme?
+    /// LSTM only: the forget-gate bias `bias_ih + bias_hh` (`--forget-bias`); nil keeps the default draw.
+    public var forgetBias: Float?
+    /// Whether the embedding is frozen (`--freeze-embeddings`): it keeps the values it starts with,
+    /// also after a resume. Nil is false.
+    public var freezeEmbeddings: Bool?
+    /// The word-vector file the embedding rows were loaded from (`--embeddings`), recorded by
+    /// `LanguageModelTrainer.loadPretrainedEmbeddings(_:source:)`; informational (never read again).
+    public var pretrainedEmbeddings: String?
 
     public init(model: LanguageModel.Configuration, level: Vocabulary.Level = .character,
                 maxVocabularySize: Int = 10_000, validationFraction: Double = 0.1,
@@ -135,6 +146,11 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         try ConfigurationError.require(epochs != nil || timeBudget != nil || maxSteps != nil, "stopping",
                                        "set epochs, a time budget or maxSteps, or training never stops")
         try ConfigurationError.require(evaluateEvery > 0, "evaluateEvery", "must be positive, got \(evaluateEvery)")
+        if let forgetBias {
+            try ConfigurationError.require(model.cell == .lstm || model.cell == .peepholeLSTM, "forgetBias",
+                                           "applies to an LSTM only, the model is \(model.cell.rawValue)")
+            try ConfigurationError.require(forgetBias.isFinite, "forgetBias", "must be finite, got \(forgetBias)")
+        }
     }
 
     /// The fields that may differ from a checkpoint's configuration when resuming.
