@@ -29,33 +29,24 @@ public struct ElmanNetwork: LinearReadoutNetwork, Sendable, Equatable {
     /// - Throws: `ConfigurationError` naming a size that is not positive.
     public init(inputSize: Int, hiddenSize: Int, outputSize: Int, activation: ActivationFunction = .tanh,
                 using rng: inout RandomGenerator) throws {
-        try ConfigurationError.require(inputSize > 0, "inputSize", "must be positive, got \(inputSize)")
-        try ConfigurationError.require(hiddenSize > 0, "hiddenSize", "must be positive, got \(hiddenSize)")
-        try ConfigurationError.require(outputSize > 0, "outputSize", "must be positive, got \(outputSize)")
+        parameters = try Self.drawParameters(inputSize: inputSize, hiddenSize: hiddenSize, outputSize: outputSize,
+                                             count: { $0 * inputSize + $0 * $0 + $0 + outputSize * $0 + outputSize }, using: &rng)
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
         self.outputSize = outputSize
         self.activation = activation
-        let count = hiddenSize * inputSize + hiddenSize * hiddenSize + hiddenSize + outputSize * hiddenSize + outputSize
-        let bound = 1 / Double(hiddenSize).squareRoot()
-        parameters = (0..<count).map { _ in Double(rng.nextUniform(-1, 1)) * bound }
     }
 
     /// The network an `RNNCell` (tanh or ReLU) and a `Linear` readout compute, in Double: W_xh =
     /// `weight_ih`, W_hh = `weight_hh`, b = `bias_ih + bias_hh`, W_hy and b_y the readout's.
     /// - Throws: `ConfigurationError` when the readout's inputSize is not the cell's hiddenSize.
     public init(cell: RNNCell, readout: Linear) throws {
-        try ConfigurationError.require(readout.inputSize == cell.hiddenSize, "readout",
-                                       "inputSize \(readout.inputSize) must equal the cell's hiddenSize \(cell.hiddenSize)")
+        parameters = try Self.cellParameters(weightIH: cell.weightIH, weightHH: cell.weightHH, biasIH: cell.biasIH,
+                                             biasHH: cell.biasHH, mergeBiases: true, hiddenSize: cell.hiddenSize, readout: readout)
         inputSize = cell.inputSize
         hiddenSize = cell.hiddenSize
         outputSize = readout.outputSize
         activation = cell.nonlinearity == .tanh ? .tanh : .relu
-        let d = { (t: Tensor) in t.scalars.map { Double($0) } }
-        let zeros = [Double](repeating: 0, count: hiddenSize)
-        let bias = zip(cell.biasIH.map { d($0.value) } ?? zeros, cell.biasHH.map { d($0.value) } ?? zeros).map(+)
-        parameters = d(cell.weightIH.value) + d(cell.weightHH.value) + bias + d(readout.weight.value)
-            + (readout.bias.map { d($0.value) } ?? [Double](repeating: 0, count: outputSize))
     }
 
     /// The number of weights: `hiddenSize·(inputSize + hiddenSize + 1) + outputSize·(hiddenSize + 1)`.

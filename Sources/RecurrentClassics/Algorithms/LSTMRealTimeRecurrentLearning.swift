@@ -19,15 +19,11 @@ public struct LSTMNetwork: LinearReadoutNetwork, Sendable, Equatable {
     /// Weights uniform in ±1/√hiddenSize, drawn from `rng` in the order of `parameters`.
     /// - Throws: `ConfigurationError` naming a size that is not positive.
     public init(inputSize: Int, hiddenSize: Int, outputSize: Int, using rng: inout RandomGenerator) throws {
-        try ConfigurationError.require(inputSize > 0, "inputSize", "must be positive, got \(inputSize)")
-        try ConfigurationError.require(hiddenSize > 0, "hiddenSize", "must be positive, got \(hiddenSize)")
-        try ConfigurationError.require(outputSize > 0, "outputSize", "must be positive, got \(outputSize)")
+        parameters = try Self.drawParameters(inputSize: inputSize, hiddenSize: hiddenSize, outputSize: outputSize,
+                                             count: { 4 * $0 * (inputSize + $0 + 1) + outputSize * ($0 + 1) }, using: &rng)
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
         self.outputSize = outputSize
-        let count = 4 * hiddenSize * (inputSize + hiddenSize + 1) + outputSize * (hiddenSize + 1)
-        let bound = 1 / Double(hiddenSize).squareRoot()
-        parameters = (0..<count).map { _ in Double(rng.nextUniform(-1, 1)) * bound }
     }
 
     /// The network an `LSTMCell` (without peepholes) and a `Linear` readout compute:
@@ -35,16 +31,11 @@ public struct LSTMNetwork: LinearReadoutNetwork, Sendable, Equatable {
     /// - Throws: `ConfigurationError` when the cell has peepholes or the sizes do not fit.
     public init(cell: LSTMCell, readout: Linear) throws {
         try ConfigurationError.require(!cell.hasPeepholes, "cell", "LSTM RTRL does not support peephole connections")
-        try ConfigurationError.require(readout.inputSize == cell.hiddenSize, "readout",
-                                       "inputSize \(readout.inputSize) must equal the cell's hiddenSize \(cell.hiddenSize)")
+        parameters = try Self.cellParameters(weightIH: cell.weightIH, weightHH: cell.weightHH, biasIH: cell.biasIH,
+                                             biasHH: cell.biasHH, mergeBiases: true, hiddenSize: cell.hiddenSize, readout: readout)
         inputSize = cell.inputSize
         hiddenSize = cell.hiddenSize
         outputSize = readout.outputSize
-        let d = { (t: Tensor) in t.scalars.map { Double($0) } }
-        let zeros = [Double](repeating: 0, count: 4 * hiddenSize)
-        let bias = zip(cell.biasIH.map { d($0.value) } ?? zeros, cell.biasHH.map { d($0.value) } ?? zeros).map(+)
-        parameters = d(cell.weightIH.value) + d(cell.weightHH.value) + bias + d(readout.weight.value)
-            + (readout.bias.map { d($0.value) } ?? [Double](repeating: 0, count: outputSize))
     }
 
     /// `4·hiddenSize·(inputSize + hiddenSize + 1)`: the weights that shape the state.
