@@ -13,18 +13,11 @@ import RecurrentAutodiff
 ///
 /// Unlike the other optimizers, and as in PyTorch, the state of every parameter exists from the
 /// start: `state.<index>.step` (0) and `state.<index>.sum` (filled with `initialAccumulatorValue`).
-public final class Adagrad: Optimizer {
-    public let parameters: [Parameter]
-    public var learningRate: Float {
-        didSet { precondition(learningRate >= 0, "Adagrad: learningRate must be non-negative, got \(learningRate)") }
-    }
+public final class Adagrad: OptimizerBase {
     public let learningRateDecay: Float
     public let weightDecay: Float
     public let initialAccumulatorValue: Float
     public let epsilon: Float
-
-    private var steps: [Float]
-    private var sums: [[Float]]
 
     /// - Parameters:
     ///   - learningRate: `>= 0`.
@@ -35,69 +28,28 @@ public final class Adagrad: Optimizer {
     /// - Throws: `ConfigurationError` naming the invalid argument.
     public init(_ parameters: [Parameter], learningRate: Float = 1e-2, learningRateDecay: Float = 0,
                 weightDecay: Float = 0, initialAccumulatorValue: Float = 0, epsilon: Float = 1e-10) throws {
-        self.parameters = try validatedParameters(parameters)
-        try requireNonNegative(learningRate, "learningRate")
         try requireNonNegative(learningRateDecay, "learningRateDecay")
         try requireNonNegative(weightDecay, "weightDecay")
         try requireNonNegative(initialAccumulatorValue, "initialAccumulatorValue")
         try requireNonNegative(epsilon, "epsilon")
-        self.learningRate = learningRate
         self.learningRateDecay = learningRateDecay
         self.weightDecay = weightDecay
         self.initialAccumulatorValue = initialAccumulatorValue
         self.epsilon = epsilon
-        self.steps = Array(repeating: 0, count: parameters.count)
-        self.sums = parameters.map { [Float](repeating: initialAccumulatorValue, count: $0.value.count) }
+        try super.init(parameters, learningRate: learningRate, name: "Adagrad", bufferNames: ["sum"], countsSteps: true,
+                       stateFromStart: true)
+        createAllSlots()
     }
 
-    public func step() {
-        let lr = Double(learningRate), decay = Double(learningRateDecay)
-        let weightDecay = self.weightDecay, eps = epsilon
-        for (index, parameter) in parameters.enumerated() {
-            guard parameter.requiresGrad, let grad = parameter.grad else { continue }   // frozen or unused: skipped
-            precondition(grad.shape == parameter.value.shape,
-                         "Adagrad: gradient shape \(grad.shape) differs from parameter \(index) shape \(parameter.value.shape)")
-            precondition(sums[index].count == grad.count,
-                         "Adagrad: parameter \(index) changed size from \(sums[index].count) to \(grad.count) elements")
-            steps[index] += 1
-            let negativeStepSize = Float(-(lr / (1 + (Double(steps[index]) - 1) * decay)))
-            let count = grad.count
-            grad.scalars.withUnsafeBufferPointer { g in
-                parameter.value.scalars.withUnsafeMutableBufferPointer { p in
-                    sums[index].withUnsafeMutableBufferPointer { s in
-                        AdagradUpdate(g: baseAddress(g), p: baseAddress(p), sum: baseAddress(s),
-                                      weightDecay: weightDecay != 0 ? weightDecay : nil,
-                                      negativeStepSize: negativeStepSize, epsilon: eps).run(count: count)
-                    }
-                }
-            }
-        }
-    }
+    override var initialBufferValue: Float { initialAccumulatorValue }
 
-    public func stateDict() -> [(name: String, tensor: Tensor)] {
-        var writer = OptimizerStateWriter()
-        for index in parameters.indices {
-            writer.step(index, steps[index])
-            writer.buffer(index, "sum", sums[index], shape: parameters[index].value.shape)
+    override func update(_ slot: inout OptimizerSlot, isNew: Bool, gradient: UnsafePointer<Float>,
+                         parameter: UnsafeMutablePointer<Float>, count: Int) {
+        let negativeStepSize = Float(-(Double(learningRate) / (1 + (Double(slot.step) - 1) * Double(learningRateDecay))))
+        slot.withBuffers(count: count) { buffer in
+            AdagradUpdate(g: gradient, p: parameter, sum: buffer(0), weightDecay: weightDecay != 0 ? weightDecay : nil,
+                          negativeStepSize: negativeStepSize, epsilon: epsilon).run(count: count)
         }
-        writer.learningRate(learningRate)
-        return writer.entries
-    }
-
-    public func loadStateDict(_ entries: [(name: String, tensor: Tensor)]) throws {
-        var reader = try OptimizerStateReader(owner: "Adagrad", parameters: parameters, entries: entries)
-        var loadedSteps: [Float] = []
-        var loadedSums: [[Float]] = []
-        for index in parameters.indices {
-            let slot = try reader.requiredSlot(index, hasStep: true, keys: ["sum"])
-            loadedSteps.append(slot.step)
-            loadedSums.append(slot.buffers[0])
-        }
-        let lr = try reader.learningRate()
-        try reader.finish()
-        steps = loadedSteps
-        sums = loadedSums
-        learningRate = lr
     }
 }
 

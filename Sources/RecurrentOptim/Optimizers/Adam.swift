@@ -19,28 +19,13 @@ import RecurrentAutodiff
 ///
 /// State per parameter: `state.<index>.step`, `exp_avg` (m), `exp_avg_sq` (v) and, with amsgrad,
 /// `max_exp_avg_sq` (v̂).
-public class Adam: Optimizer {
-    public let parameters: [Parameter]
-    public var learningRate: Float {
-        didSet { precondition(learningRate >= 0, "\(name): learningRate must be non-negative, got \(learningRate)") }
-    }
+public class Adam: OptimizerBase {
     public let betas: (Float, Float)
     public let epsilon: Float
     public let weightDecay: Float
     public let amsgrad: Bool
     /// Whether weight decay is decoupled (AdamW: `p *= 1 − lr·wd`) rather than added to the gradient.
     public let decoupledWeightDecay: Bool
-
-    private struct Moments {
-        var step: Float
-        var expAvg: [Float]
-        var expAvgSq: [Float]
-        /// Empty unless amsgrad.
-        var maxExpAvgSq: [Float]
-    }
-
-    private var moments: [Moments?]
-    private var name: String { self is AdamW ? "AdamW" : "Adam" }
 
     /// - Parameters:
     ///   - learningRate: `>= 0`.
@@ -53,93 +38,32 @@ public class Adam: Optimizer {
     public init(_ parameters: [Parameter], learningRate: Float = 1e-3, betas: (Float, Float) = (0.9, 0.999),
                 epsilon: Float = 1e-8, weightDecay: Float = 0, amsgrad: Bool = false,
                 decoupledWeightDecay: Bool = false) throws {
-        self.parameters = try validatedParameters(parameters)
-        try requireNonNegative(learningRate, "learningRate")
         try requireNonNegative(epsilon, "epsilon")
         try ConfigurationError.require(betas.0 >= 0 && betas.0 < 1, "betas", "betas.0 must be in [0, 1), got \(betas.0)")
         try ConfigurationError.require(betas.1 >= 0 && betas.1 < 1, "betas", "betas.1 must be in [0, 1), got \(betas.1)")
         try requireNonNegative(weightDecay, "weightDecay")
-        self.learningRate = learningRate
         self.betas = betas
         self.epsilon = epsilon
         self.weightDecay = weightDecay
         self.amsgrad = amsgrad
         self.decoupledWeightDecay = decoupledWeightDecay
-        self.moments = Array(repeating: nil, count: parameters.count)
+        try super.init(parameters, learningRate: learningRate, name: decoupledWeightDecay ? "AdamW" : "Adam",
+                       bufferNames: ["exp_avg", "exp_avg_sq"] + (amsgrad ? ["max_exp_avg_sq"] : []), countsSteps: true)
     }
 
-    public func step() {
-        let beta1 = Double(betas.0), beta2 = Double(betas.1), lr = Double(learningRate)
-        let weightDecay = self.weightDecay, amsgrad = self.amsgrad
+    override func update(_ slot: inout OptimizerSlot, isNew: Bool, gradient: UnsafePointer<Float>,
+                         parameter: UnsafeMutablePointer<Float>, count: Int) {
+        // The scalar factors in Double, rounded to Float once.
+        let beta1 = Double(betas.0), beta2 = Double(betas.1), lr = Double(learningRate), t = Double(slot.step)
         let decoupled = weightDecay != 0 && decoupledWeightDecay
         let l2: Float? = weightDecay != 0 && !decoupledWeightDecay ? weightDecay : nil
-        let eps = epsilon
-        // Factors shared by all parameters.
-        let lerpWeight = Float(1 - beta1)
-        let b2 = Float(beta2), oneMinusB2 = Float(1 - beta2)
-        let decay = Float(1 - lr * Double(weightDecay))
-        for (index, parameter) in parameters.enumerated() {
-            guard parameter.requiresGrad, let grad = parameter.grad else { continue }   // frozen or unused: skipped
-            precondition(grad.shape == parameter.value.shape,
-                         "\(name): gradient shape \(grad.shape) differs from parameter \(index) shape \(parameter.value.shape)")
-            let count = grad.count
-            var state = moments[index] ?? Moments(step: 0, expAvg: .init(repeating: 0, count: count),
-                                                  expAvgSq: .init(repeating: 0, count: count),
-                                                  maxExpAvgSq: amsgrad ? .init(repeating: 0, count: count) : [])
-            moments[index] = nil   // keep the buffers uniquely referenced while they are mutated
-            state.step += 1
-            let t = Double(state.step)
-            let biasCorrection1 = 1 - pow(beta1, t)
-            let biasCorrection2 = 1 - pow(beta2, t)
-            let negativeStepSize = Float(-(lr / biasCorrection1))
-            let biasCorrection2Sqrt = Float(biasCorrection2.squareRoot())
-
-            grad.scalars.withUnsafeBufferPointer { g in
-                parameter.value.scalars.withUnsafeMutableBufferPointer { p in
-                    state.expAvg.withUnsafeMutableBufferPointer { m in
-                        state.expAvgSq.withUnsafeMutableBufferPointer { v in
-                            state.maxExpAvgSq.withUnsafeMutableBufferPointer { vMax in
-                                AdamUpdate(g: baseAddress(g), p: baseAddress(p), m: baseAddress(m), v: baseAddress(v),
-                                           vMax: baseAddress(vMax), l2: l2, decoupled: decoupled, amsgrad: amsgrad,
-                                           decay: decay, lerpWeight: lerpWeight, beta2: b2, oneMinusBeta2: oneMinusB2,
-                                           negativeStepSize: negativeStepSize, biasCorrection2Sqrt: biasCorrection2Sqrt,
-                                           epsilon: eps).run(count: count)
-                            }
-                        }
-                    }
-                }
-            }
-            moments[index] = state
+        let biasCorrection1 = 1 - pow(beta1, t), biasCorrection2 = 1 - pow(beta2, t)
+        slot.withBuffers(count: count) { buffer in
+            AdamUpdate(g: gradient, p: parameter, m: buffer(0), v: buffer(1), vMax: buffer(2), l2: l2, decoupled: decoupled,
+                       amsgrad: amsgrad, decay: Float(1 - lr * Double(weightDecay)), lerpWeight: Float(1 - beta1),
+                       beta2: Float(beta2), oneMinusBeta2: Float(1 - beta2), negativeStepSize: Float(-(lr / biasCorrection1)),
+                       biasCorrection2Sqrt: Float(biasCorrection2.squareRoot()), epsilon: epsilon).run(count: count)
         }
-    }
-
-    public func stateDict() -> [(name: String, tensor: Tensor)] {
-        var writer = OptimizerStateWriter()
-        for (index, state) in moments.enumerated() {
-            guard let state else { continue }
-            let shape = parameters[index].value.shape
-            writer.step(index, state.step)
-            writer.buffer(index, "exp_avg", state.expAvg, shape: shape)
-            writer.buffer(index, "exp_avg_sq", state.expAvgSq, shape: shape)
-            if amsgrad { writer.buffer(index, "max_exp_avg_sq", state.maxExpAvgSq, shape: shape) }
-        }
-        writer.learningRate(learningRate)
-        return writer.entries
-    }
-
-    public func loadStateDict(_ entries: [(name: String, tensor: Tensor)]) throws {
-        var reader = try OptimizerStateReader(owner: name, parameters: parameters, entries: entries)
-        let keys = ["exp_avg", "exp_avg_sq"] + (amsgrad ? ["max_exp_avg_sq"] : [])
-        var loaded: [Moments?] = Array(repeating: nil, count: parameters.count)
-        for index in parameters.indices {
-            guard let slot = try reader.slot(index, hasStep: true, keys: keys) else { continue }
-            loaded[index] = Moments(step: slot.step, expAvg: slot.buffers[0], expAvgSq: slot.buffers[1],
-                                    maxExpAvgSq: amsgrad ? slot.buffers[2] : [])
-        }
-        let lr = try reader.learningRate()
-        try reader.finish()
-        moments = loaded
-        learningRate = lr
     }
 }
 

@@ -17,27 +17,12 @@ import RecurrentAutodiff
 ///
 /// State per parameter: `state.<index>.step`, `square_avg`, and `momentum_buffer` (momentum > 0),
 /// `grad_avg` (centered). The step count is kept for PyTorch compatibility; the update does not use it.
-public final class RMSprop: Optimizer {
-    public let parameters: [Parameter]
-    public var learningRate: Float {
-        didSet { precondition(learningRate >= 0, "RMSprop: learningRate must be non-negative, got \(learningRate)") }
-    }
+public final class RMSprop: OptimizerBase {
     public let alpha: Float
     public let epsilon: Float
     public let weightDecay: Float
     public let momentum: Float
     public let centered: Bool
-
-    private struct Averages {
-        var step: Float
-        var squareAvg: [Float]
-        /// Empty unless momentum > 0.
-        var momentumBuffer: [Float]
-        /// Empty unless centered.
-        var gradAvg: [Float]
-    }
-
-    private var averages: [Averages?]
 
     /// - Parameters:
     ///   - learningRate: `>= 0`.
@@ -49,94 +34,30 @@ public final class RMSprop: Optimizer {
     /// - Throws: `ConfigurationError` naming the invalid argument.
     public init(_ parameters: [Parameter], learningRate: Float = 1e-2, alpha: Float = 0.99, epsilon: Float = 1e-8,
                 weightDecay: Float = 0, momentum: Float = 0, centered: Bool = false) throws {
-        self.parameters = try validatedParameters(parameters)
-        try requireNonNegative(learningRate, "learningRate")
         try requireNonNegative(epsilon, "epsilon")
         try requireNonNegative(momentum, "momentum")
         try requireNonNegative(weightDecay, "weightDecay")
         try requireNonNegative(alpha, "alpha")
-        self.learningRate = learningRate
         self.alpha = alpha
         self.epsilon = epsilon
         self.weightDecay = weightDecay
         self.momentum = momentum
         self.centered = centered
-        self.averages = Array(repeating: nil, count: parameters.count)
+        try super.init(parameters, learningRate: learningRate, name: "RMSprop",
+                       bufferNames: ["square_avg"] + (momentum > 0 ? ["momentum_buffer"] : []) + (centered ? ["grad_avg"] : []),
+                       countsSteps: true)
     }
 
-    private var bufferKeys: [String] {
-        ["square_avg"] + (momentum > 0 ? ["momentum_buffer"] : []) + (centered ? ["grad_avg"] : [])
-    }
-
-    public func step() {
-        let negativeLR = -learningRate, weightDecay = self.weightDecay, eps = epsilon
-        let momentum = self.momentum, useMomentum = momentum > 0, centered = self.centered
-        let a = alpha, oneMinusAlpha = Float(1 - Double(alpha))
-        for (index, parameter) in parameters.enumerated() {
-            guard parameter.requiresGrad, let grad = parameter.grad else { continue }   // frozen or unused: skipped
-            precondition(grad.shape == parameter.value.shape,
-                         "RMSprop: gradient shape \(grad.shape) differs from parameter \(index) shape \(parameter.value.shape)")
-            let count = grad.count
-            var state = averages[index] ?? Averages(step: 0, squareAvg: .init(repeating: 0, count: count),
-                                                    momentumBuffer: useMomentum ? .init(repeating: 0, count: count) : [],
-                                                    gradAvg: centered ? .init(repeating: 0, count: count) : [])
-            averages[index] = nil   // keep the buffers uniquely referenced while they are mutated
-            state.step += 1
-            grad.scalars.withUnsafeBufferPointer { g in
-                parameter.value.scalars.withUnsafeMutableBufferPointer { p in
-                    state.squareAvg.withUnsafeMutableBufferPointer { s in
-                        state.momentumBuffer.withUnsafeMutableBufferPointer { b in
-                            state.gradAvg.withUnsafeMutableBufferPointer { ga in
-                                RMSpropUpdate(g: baseAddress(g), p: baseAddress(p), squareAvg: baseAddress(s),
-                                              momentumBuffer: baseAddress(b), gradAvg: baseAddress(ga),
-                                              weightDecay: weightDecay != 0 ? weightDecay : nil,
-                                              momentum: useMomentum ? momentum : nil, centered: centered,
-                                              alpha: a, oneMinusAlpha: oneMinusAlpha, epsilon: eps,
-                                              negativeLearningRate: negativeLR).run(count: count)
-                            }
-                        }
-                    }
-                }
-            }
-            averages[index] = state
+    override func update(_ slot: inout OptimizerSlot, isNew: Bool, gradient: UnsafePointer<Float>,
+                         parameter: UnsafeMutablePointer<Float>, count: Int) {
+        let useMomentum = momentum > 0
+        slot.withBuffers(count: count) { buffer in
+            RMSpropUpdate(g: gradient, p: parameter, squareAvg: buffer(0),
+                          momentumBuffer: buffer(useMomentum ? 1 : 0), gradAvg: buffer(useMomentum ? 2 : 1),
+                          weightDecay: weightDecay != 0 ? weightDecay : nil, momentum: useMomentum ? momentum : nil,
+                          centered: centered, alpha: alpha, oneMinusAlpha: Float(1 - Double(alpha)), epsilon: epsilon,
+                          negativeLearningRate: -learningRate).run(count: count)
         }
-    }
-
-    public func stateDict() -> [(name: String, tensor: Tensor)] {
-        var writer = OptimizerStateWriter()
-        for (index, state) in averages.enumerated() {
-            guard let state else { continue }
-            let shape = parameters[index].value.shape
-            writer.step(index, state.step)
-            writer.buffer(index, "square_avg", state.squareAvg, shape: shape)
-            if momentum > 0 { writer.buffer(index, "momentum_buffer", state.momentumBuffer, shape: shape) }
-            if centered { writer.buffer(index, "grad_avg", state.gradAvg, shape: shape) }
-        }
-        writer.learningRate(learningRate)
-        return writer.entries
-    }
-
-    public func loadStateDict(_ entries: [(name: String, tensor: Tensor)]) throws {
-        var reader = try OptimizerStateReader(owner: "RMSprop", parameters: parameters, entries: entries)
-        let keys = bufferKeys
-        var loaded: [Averages?] = Array(repeating: nil, count: parameters.count)
-        for index in parameters.indices {
-            guard let slot = try reader.slot(index, hasStep: true, keys: keys) else { continue }
-            var next = 1
-            func take(_ enabled: Bool) -> [Float] {
-                guard enabled else { return [] }
-                defer { next += 1 }
-                return slot.buffers[next]
-            }
-            let momentumBuffer = take(momentum > 0)
-            let gradAvg = take(centered)
-            loaded[index] = Averages(step: slot.step, squareAvg: slot.buffers[0],
-                                     momentumBuffer: momentumBuffer, gradAvg: gradAvg)
-        }
-        let lr = try reader.learningRate()
-        try reader.finish()
-        averages = loaded
-        learningRate = lr
     }
 }
 
