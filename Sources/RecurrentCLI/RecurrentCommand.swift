@@ -10,7 +10,8 @@ struct RecurrentCommand: ParsableCommand {
         abstract: "Recurrent neural networks in Swift: RNN, LSTM and GRU exact to PyTorch, trained on the CPU.",
         version: RecurrentVersion.current,
         subcommands: [TrainCommand.self, SampleCommand.self, EvaluateCommand.self, BenchCommand.self, DemoCommand.self,
-                      Seq2SeqCommand.self, DetectCommand.self, ClassifyCommand.self, ForecastCommand.self],
+                      Seq2SeqCommand.self, DetectCommand.self, ClassifyCommand.self, ForecastCommand.self,
+                      TranslateCommand.self],
         defaultSubcommand: nil
     )
 
