@@ -11,7 +11,7 @@ struct RecurrentCommand: ParsableCommand {
         version: RecurrentVersion.current,
         subcommands: [TrainCommand.self, SampleCommand.self, EvaluateCommand.self, BenchCommand.self, DemoCommand.self,
                       Seq2SeqCommand.self, DetectCommand.self, ClassifyCommand.self, ForecastCommand.self,
-                      EmbeddingsCommand.self],
+                      EmbeddingsCommand.self, TranslateCommand.self],
         defaultSubcommand: nil
     )
 

@@ -1,0 +1,127 @@
+import Foundation
+import RecurrentCore
+import RecurrentLayers
+import RecurrentFormats
+import RecurrentOptim
+
+/// A trained translator on disk. The run directory holds:
+///
+/// | file | contents |
+/// | --- | --- |
+/// | `config.json` | `format`, `formatVersion`, the `EncoderDecoder.Configuration`, both vocabularies (with their level), the output length limit, the training configuration, the pair counts and the held-out scores |
+/// | `model.safetensors` | the weights under their state-dict names (`source_embedding.weight`, `encoder.weight_ih`, `attention.query.weight`, ...), F32 |
+///
+/// Both files are written atomically, the weights first (so a `config.json` is never newer than its
+/// weights). Loading checks both and reports the first problem as a one-line `CheckpointError`.
+public enum TranslationCheckpoint {
+    /// The `format` value of `config.json`.
+    public static let format = "recurrent.translation-checkpoint"
+    public static let formatVersion = 1
+    public static let configurationFile = "config.json"
+    public static let modelFile = "model.safetensors"
+
+    /// The contents of `config.json`.
+    public struct Contents: Codable, Sendable {
+        public var format: String
+        public var formatVersion: Int
+        public var model: EncoderDecoder.Configuration
+        public var sourceVocabulary: TranslationVocabulary
+        public var targetVocabulary: TranslationVocabulary
+        public var maxOutputLength: Int
+        /// How it was trained (informational).
+        public var training: TranslationConfiguration?
+        public var trainingPairs: Int?
+        public var heldOutPairs: Int?
+        public var heldOut: TranslationScores?
+    }
+
+    private struct FormatHeader: Decodable {
+        var format: String?
+        var formatVersion: Int?
+    }
+
+    /// Writes `translator` to `directory` (created if needed).
+    /// - Throws: `FileWriteError` when a file cannot be written.
+    public static func save(_ translator: Translator, to directory: URL, training: TranslationConfiguration? = nil,
+                            trainingPairs: Int? = nil, heldOutPairs: Int? = nil, heldOut: TranslationScores? = nil) throws {
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw FileWriteError(path: directory.path, reason: "creating directory: \(error.localizedDescription)")
+        }
+        try translator.model.save(to: directory.appendingPathComponent(modelFile), metadata: ["format": format])
+        let contents = Contents(format: format, formatVersion: formatVersion, model: translator.model.configuration,
+                                sourceVocabulary: translator.sourceVocabulary, targetVocabulary: translator.targetVocabulary,
+                                maxOutputLength: translator.maxOutputLength, training: training, trainingPairs: trainingPairs,
+                                heldOutPairs: heldOutPairs, heldOut: heldOut)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try AtomicFile.write(try encoder.encode(contents), to: directory.appendingPathComponent(configurationFile))
+    }
+
+    /// Loads the translator saved in `directory` (or the `config.json` path itself).
+    /// - Throws: `CheckpointError` naming the missing or bad file.
+    public static func load(from directory: URL) throws -> (translator: Translator, contents: Contents) {
+        let directory = directory.standardizedFileURL
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) else {
+            throw CheckpointError.notFound(path: directory.path)
+        }
+        let configurationURL = isDirectory.boolValue ? directory.appendingPathComponent(configurationFile) : directory
+        let modelURL = configurationURL.deletingLastPathComponent().appendingPathComponent(modelFile)
+        guard FileManager.default.fileExists(atPath: configurationURL.path) else {
+            throw CheckpointError.missingFile(path: configurationURL.path)
+        }
+        let data: Data
+        do { data = try Data(contentsOf: configurationURL) } catch {
+            throw CheckpointError.malformed(path: configurationURL.path, reason: "cannot read it (\(error.localizedDescription))")
+        }
+        let header: FormatHeader
+        do { header = try JSONDecoder().decode(FormatHeader.self, from: data) } catch {
+            throw CheckpointError.malformed(path: configurationURL.path, reason: "not JSON (\(describe(error)))")
+        }
+        guard header.format == format, let version = header.formatVersion else {
+            throw CheckpointError.unsupportedVersion(path: configurationURL.path,
+                                                     found: header.format.map { "'\($0)'" } ?? "none", supported: formatVersion)
+        }
+        guard version == formatVersion else {
+            throw CheckpointError.unsupportedVersion(path: configurationURL.path, found: "version \(version)", supported: formatVersion)
+        }
+        let contents: Contents
+        do {
+            contents = try JSONDecoder().decode(Contents.self, from: data)
+            try contents.model.validate()
+        } catch {
+            throw CheckpointError.malformed(path: configurationURL.path, reason: describe(error))
+        }
+        let m = contents.model, source = contents.sourceVocabulary, target = contents.targetVocabulary
+        guard source.count == m.sourceVocabularySize, target.count == m.targetVocabularySize,
+              m.goToken == TranslationVocabulary.startID, m.endToken == TranslationVocabulary.endID,
+              source.level == target.level else {
+            throw CheckpointError.vocabularyMismatch(
+                path: configurationURL.path,
+                reason: "the model has \(m.sourceVocabularySize) source and \(m.targetVocabularySize) target tokens, "
+                    + "the vocabularies \(source.count) (\(source.level.rawValue)) and \(target.count) (\(target.level.rawValue))")
+        }
+        guard contents.maxOutputLength >= 0 else {
+            throw CheckpointError.malformed(path: configurationURL.path, reason: "maxOutputLength \(contents.maxOutputLength) is negative")
+        }
+        var scratch = RandomGenerator(seed: 0)
+        let model = try EncoderDecoder(m, using: &scratch)
+        guard FileManager.default.fileExists(atPath: modelURL.path) else { throw CheckpointError.missingFile(path: modelURL.path) }
+        let weights: [String: Tensor]
+        do { weights = try SafetensorsFile(contentsOf: modelURL).tensors() } catch {
+            throw CheckpointError.malformed(path: modelURL.path, reason: describe(error))
+        }
+        do { try model.loadStateDict(weights, strict: true) } catch {
+            throw CheckpointError.weightsMismatch(path: modelURL.path, reason: describe(error))
+        }
+        model.isTraining = false
+        let translator = Translator(model: model, sourceVocabulary: source, targetVocabulary: target,
+                                    maxOutputLength: contents.maxOutputLength)
+        return (translator, contents)
+    }
+
+    /// One line per error; decoding errors name the JSON path (shared with the language-model checkpoints).
+    private static func describe(_ error: any Error) -> String { TrainingCheckpoint.describe(error) }
+}
