@@ -3,7 +3,7 @@ import Foundation
 import Recurrent
 
 // The lectures' topologies as runnable demos on generated data (docs/architectures.md):
-// `recurrent seq2seq`, `recurrent detect`, `recurrent classify`.
+// `recurrent seq2seq`, `recurrent detect`, `recurrent classify demo`.
 
 /// `recurrent seq2seq`: reversing digit strings with and without attention, accuracy by length.
 struct Seq2SeqCommand: ParsableCommand {
@@ -121,10 +121,10 @@ struct DetectCommand: ParsableCommand {
     }
 }
 
-/// `recurrent classify`: many-to-one sequence classification (sum of symbols modulo 3).
-struct ClassifyCommand: ParsableCommand {
+/// `recurrent classify demo`: many-to-one sequence classification (sum of symbols modulo 3).
+struct ClassifyDemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "classify",
+        commandName: "demo",
         abstract: "Many-to-one demo: classify symbol sequences by their sum modulo 3 from the final state.")
 
     @Option(help: "Training steps.")

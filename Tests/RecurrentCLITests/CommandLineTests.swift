@@ -170,7 +170,7 @@ final class CommandLineTests: BinaryTestCase {
     }
 
     func testTopologyDemosRunAndReportTheirScores() throws {
-        let classify = try run(["classify", "--steps", "300"])
+        let classify = try run(["classify", "demo", "--steps", "300"])
         XCTAssertEqual(classify.status, 0, classify.stderr)
         // The library test asserts ≥ 0.98 at length 10 with these settings; the command must report it.
         let accuracies = classify.stdout.split(separator: "\n").filter { $0.contains("accuracy") }

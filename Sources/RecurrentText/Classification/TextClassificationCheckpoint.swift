@@ -1,0 +1,154 @@
+import Foundation
+import RecurrentCore
+import RecurrentLayers
+import RecurrentFormats
+import RecurrentOptim
+
+/// A trained text classifier on disk. The run directory holds:
+///
+/// | file | contents |
+/// | --- | --- |
+/// | `config.json` | `format`, `formatVersion`, the model configuration, the vocabulary (level and tokens), the label names, the token limit, the column names, the training configuration and a summary of the scores |
+/// | `model.safetensors` | the weights under their state-dict names (`embedding.weight`, `lstm.weight_ih_l0`, ..., `head.weight`), F32 |
+///
+/// Both files are written atomically, the weights first, so a `config.json` is never newer than its
+/// weights. Loading checks both and reports the first problem as a one-line `CheckpointError`.
+public enum TextClassificationCheckpoint {
+    public static let format = "recurrent.classify-checkpoint"
+    public static let formatVersion = 1
+    public static let configurationFile = "config.json"
+    public static let modelFile = "model.safetensors"
+
+    /// Scores recorded with the weights (informational).
+    public struct Summary: Codable, Equatable, Sendable {
+        public var epoch: Int
+        public var validationAccuracy: Double?
+        public var validationMacroF1: Double?
+        public var baselineAccuracy: Double?
+
+        public init(epoch: Int, validationAccuracy: Double? = nil, validationMacroF1: Double? = nil, baselineAccuracy: Double? = nil) {
+            self.epoch = epoch
+            self.validationAccuracy = validationAccuracy
+            self.validationMacroF1 = validationMacroF1
+            self.baselineAccuracy = baselineAccuracy
+        }
+    }
+
+    /// The contents of `config.json`.
+    public struct Contents: Codable, Sendable {
+        public var format: String
+        public var formatVersion: Int
+        public var model: TextClassifierConfiguration
+        public var vocabulary: ClassificationVocabulary
+        public var labels: [String]
+        public var maxLength: Int?
+        /// The column names the model was trained with (nil for a folder of classes or a built-in corpus).
+        public var textColumn: String?
+        public var labelColumn: String?
+        public var training: TextClassificationTrainingConfiguration?
+        public var summary: Summary?
+    }
+
+    private struct FormatHeader: Decodable {
+        var format: String?
+        var formatVersion: Int?
+    }
+
+    /// Writes `classifier` to `directory` (created if needed).
+    /// - Throws: `FileWriteError` when a file cannot be written.
+    public static func save(_ classifier: TextClassifier, to directory: URL, textColumn: String? = nil, labelColumn: String? = nil,
+                            training: TextClassificationTrainingConfiguration? = nil, summary: Summary? = nil) throws {
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw FileWriteError(path: directory.path, reason: "creating directory: \(error.localizedDescription)")
+        }
+        try classifier.save(to: directory.appendingPathComponent(modelFile), metadata: ["format": format])
+        let contents = Contents(format: format, formatVersion: formatVersion, model: classifier.configuration,
+                                vocabulary: classifier.vocabulary, labels: classifier.labels, maxLength: classifier.maxLength,
+                                textColumn: textColumn, labelColumn: labelColumn, training: training, summary: summary)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(try encoder.encode(contents), to: directory.appendingPathComponent(configurationFile))
+    }
+
+    /// Loads the classifier saved in `directory` (or named by its `config.json`), in evaluation mode.
+    /// - Throws: `CheckpointError` naming the missing or bad file.
+    public static func load(from directory: URL) throws -> (classifier: TextClassifier, contents: Contents) {
+        let directory = directory.standardizedFileURL
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) else {
+            throw CheckpointError.notFound(path: directory.path)
+        }
+        let configurationURL = isDirectory.boolValue ? directory.appendingPathComponent(configurationFile) : directory
+        let modelURL = configurationURL.deletingLastPathComponent().appendingPathComponent(modelFile)
+        guard FileManager.default.fileExists(atPath: configurationURL.path) else {
+            throw CheckpointError.missingFile(path: configurationURL.path)
+        }
+        let data: Data
+        do { data = try Data(contentsOf: configurationURL) } catch {
+            throw CheckpointError.malformed(path: configurationURL.path, reason: "cannot read it (\(error.localizedDescription))")
+        }
+        let header: FormatHeader
+        do { header = try JSONDecoder().decode(FormatHeader.self, from: data) } catch {
+            throw CheckpointError.malformed(path: configurationURL.path, reason: "not JSON (\(describe(error)))")
+        }
+        guard header.format == format, let version = header.formatVersion else {
+            throw CheckpointError.unsupportedVersion(path: configurationURL.path,
+                                                     found: header.format.map { "'\($0)'" } ?? "none", supported: formatVersion)
+        }
+        guard version == formatVersion else {
+            throw CheckpointError.unsupportedVersion(path: configurationURL.path, found: "version \(version)", supported: formatVersion)
+        }
+        let contents: Contents
+        do {
+            contents = try JSONDecoder().decode(Contents.self, from: data)
+            try contents.model.validate()
+        } catch {
+            throw CheckpointError.malformed(path: configurationURL.path, reason: describe(error))
+        }
+        guard contents.vocabulary.count == contents.model.vocabularySize else {
+            throw CheckpointError.vocabularyMismatch(path: configurationURL.path, reason:
+                "the vocabulary has \(contents.vocabulary.count) tokens, the model \(contents.model.vocabularySize)")
+        }
+        guard contents.labels.count == contents.model.classCount, Set(contents.labels).count == contents.labels.count,
+              contents.labels.allSatisfy({ !$0.isEmpty }) else {
+            throw CheckpointError.malformed(path: configurationURL.path, reason:
+                "the labels (\(contents.labels.count)) must be \(contents.model.classCount) distinct non-empty names")
+        }
+        var scratch = RandomGenerator(seed: 0)
+        let classifier: TextClassifier
+        do {
+            classifier = try TextClassifier(contents.model, vocabulary: contents.vocabulary, labels: contents.labels,
+                                            maxLength: contents.maxLength, using: &scratch)
+        } catch {
+            throw CheckpointError.malformed(path: configurationURL.path, reason: describe(error))
+        }
+        guard FileManager.default.fileExists(atPath: modelURL.path) else { throw CheckpointError.missingFile(path: modelURL.path) }
+        let weights: [String: Tensor]
+        do { weights = try SafetensorsFile(contentsOf: modelURL).tensors() } catch {
+            throw CheckpointError.malformed(path: modelURL.path, reason: describe(error))
+        }
+        do { try classifier.loadStateDict(weights, strict: true) } catch {
+            throw CheckpointError.weightsMismatch(path: modelURL.path, reason: describe(error))
+        }
+        if let name = weights.keys.sorted().first(where: { !weights[$0]!.scalars.allSatisfy(\.isFinite) }) {
+            throw CheckpointError.weightsMismatch(path: modelURL.path, reason: "'\(name)' holds values that are not finite")
+        }
+        classifier.isTraining = false
+        return (classifier, contents)
+    }
+
+    private static func describe(_ error: Error) -> String {
+        if let error = error as? DecodingError {
+            switch error {
+            case .keyNotFound(let key, _): return "missing field '\(key.stringValue)'"
+            case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+                let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+                return path.isEmpty ? context.debugDescription : "field '\(path)': \(context.debugDescription)"
+            @unknown default: return "\(error)"
+            }
+        }
+        return (error as? LocalizedError)?.errorDescription ?? "\(error)"
+    }
+}
