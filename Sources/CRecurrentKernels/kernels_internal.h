@@ -49,6 +49,10 @@ static inline long rk_panel_height(long m, long maxRows) {
 /// per step; packed, a tile is one stream reused across all the column panels (portable.c).
 void rk_pack_a_transposed(const float *a, long lda, long ib, long iEnd, long k0, long kc, long h, float *packed);
 
+/// The same layout from an A stored as rows (m × k, row stride lda): tile t holds, for each k step, the
+/// h values of its rows — one stream for the register tile instead of h row streams.
+void rk_pack_a_rows(const float *a, long lda, long ib, long iEnd, long k0, long kc, long h, float *packed);
+
 /// bfloat16 bits → float (exact).
 static inline float rk_bf16_to_float(uint16_t v) {
     union { uint32_t u; float f; } x;

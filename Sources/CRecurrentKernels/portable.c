@@ -66,6 +66,17 @@ void rk_pack_a_transposed(const float *a, long lda, long ib, long iEnd, long k0,
     }
 }
 
+void rk_pack_a_rows(const float *a, long lda, long ib, long iEnd, long k0, long kc, long h, float *packed) {
+    for (long i0 = ib, t = 0; i0 < iEnd; i0 += h, t++) {
+        long mr = iEnd - i0 < h ? iEnd - i0 : h;
+        float *tile = packed + t * kc * h;
+        for (long r = 0; r < mr; r++) {
+            const float *row = a + (i0 + r) * lda + k0;
+            for (long kk = 0; kk < kc; kk++) tile[kk * h + r] = row[kk];
+        }
+    }
+}
+
 /// Float → bfloat16 bits, rounding to nearest even (NaN kept a quiet NaN).
 static inline uint16_t rk_float_to_bf16(float value) {
     union { float f; uint32_t u; } x = { value };
