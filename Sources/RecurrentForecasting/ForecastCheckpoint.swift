@@ -33,11 +33,6 @@ public enum ForecastCheckpoint {
         public var test: ForecastComparison?
     }
 
-    private struct FormatHeader: Decodable {
-        var format: String?
-        var formatVersion: Int?
-    }
-
     /// Writes `forecaster` to `directory` (created if needed).
     /// - Throws: `FileWriteError` when a file cannot be written.
     public static func save(_ forecaster: Forecaster, to directory: URL, split: SeriesSplit? = nil,
@@ -59,35 +54,10 @@ public enum ForecastCheckpoint {
     /// Loads the forecaster saved in `directory`.
     /// - Throws: `CheckpointError` naming the missing or bad file.
     public static func load(from directory: URL) throws -> (forecaster: Forecaster, contents: Contents) {
-        let directory = directory.standardizedFileURL
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) else {
-            throw CheckpointError.notFound(path: directory.path)
-        }
-        let configurationURL = isDirectory.boolValue ? directory.appendingPathComponent(configurationFile) : directory
-        let folder = configurationURL.deletingLastPathComponent()
-        let modelURL = folder.appendingPathComponent(modelFile)
-        guard FileManager.default.fileExists(atPath: configurationURL.path) else {
-            throw CheckpointError.missingFile(path: configurationURL.path)
-        }
-        let data: Data
-        do { data = try Data(contentsOf: configurationURL) } catch {
-            throw CheckpointError.malformed(path: configurationURL.path, reason: "cannot read it (\(error.localizedDescription))")
-        }
-        let header: FormatHeader
-        do { header = try JSONDecoder().decode(FormatHeader.self, from: data) } catch {
-            throw CheckpointError.malformed(path: configurationURL.path, reason: "not JSON (\(describe(error)))")
-        }
-        guard header.format == format, let version = header.formatVersion else {
-            throw CheckpointError.unsupportedVersion(path: configurationURL.path,
-                                                     found: header.format.map { "'\($0)'" } ?? "none", supported: formatVersion)
-        }
-        guard version == formatVersion else {
-            throw CheckpointError.unsupportedVersion(path: configurationURL.path, found: "version \(version)", supported: formatVersion)
-        }
-        let contents: Contents
+        let (contents, configurationURL, modelURL) = try ModelCheckpointFiles.readConfiguration(
+            Contents.self, at: directory, configurationFile: configurationFile, modelFile: modelFile, format: format,
+            formatVersion: formatVersion)
         do {
-            contents = try JSONDecoder().decode(Contents.self, from: data)
             try contents.configuration.validate()
             let n = contents.normalizer
             guard n.means.count == contents.configuration.model.channelCount, n.scales.count == n.means.count,
@@ -97,17 +67,17 @@ public enum ForecastCheckpoint {
         } catch let error as CheckpointError {
             throw error
         } catch {
-            throw CheckpointError.malformed(path: configurationURL.path, reason: describe(error))
+            throw CheckpointError.malformed(path: configurationURL.path, reason: CheckpointError.describe(error))
         }
         var scratch = RandomGenerator(seed: 0)
         let model = try ForecastModel(contents.configuration.model, using: &scratch)
         guard FileManager.default.fileExists(atPath: modelURL.path) else { throw CheckpointError.missingFile(path: modelURL.path) }
         let weights: [String: Tensor]
         do { weights = try SafetensorsFile(contentsOf: modelURL).tensors() } catch {
-            throw CheckpointError.malformed(path: modelURL.path, reason: describe(error))
+            throw CheckpointError.malformed(path: modelURL.path, reason: CheckpointError.describe(error))
         }
         do { try model.loadStateDict(weights, strict: true) } catch {
-            throw CheckpointError.weightsMismatch(path: modelURL.path, reason: describe(error))
+            throw CheckpointError.weightsMismatch(path: modelURL.path, reason: CheckpointError.describe(error))
         }
         model.isTraining = false
         let forecaster = Forecaster(configuration: contents.configuration, model: model, normalizer: contents.normalizer,
@@ -115,16 +85,4 @@ public enum ForecastCheckpoint {
         return (forecaster, contents)
     }
 
-    private static func describe(_ error: Error) -> String {
-        if let error = error as? DecodingError {
-            switch error {
-            case .keyNotFound(let key, _): return "missing field '\(key.stringValue)'"
-            case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
-                let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-                return path.isEmpty ? context.debugDescription : "field '\(path)': \(context.debugDescription)"
-            @unknown default: return "\(error)"
-            }
-        }
-        return (error as? LocalizedError)?.errorDescription ?? "\(error)"
-    }
 }

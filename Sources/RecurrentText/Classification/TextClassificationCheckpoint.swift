@@ -49,11 +49,6 @@ public enum TextClassificationCheckpoint {
         public var summary: Summary?
     }
 
-    private struct FormatHeader: Decodable {
-        var format: String?
-        var formatVersion: Int?
-    }
-
     /// Writes `classifier` to `directory` (created if needed).
     /// - Throws: `FileWriteError` when a file cannot be written.
     public static func save(_ classifier: TextClassifier, to directory: URL, textColumn: String? = nil, labelColumn: String? = nil,
@@ -75,37 +70,13 @@ public enum TextClassificationCheckpoint {
     /// Loads the classifier saved in `directory` (or named by its `config.json`), in evaluation mode.
     /// - Throws: `CheckpointError` naming the missing or bad file.
     public static func load(from directory: URL) throws -> (classifier: TextClassifier, contents: Contents) {
-        let directory = directory.standardizedFileURL
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) else {
-            throw CheckpointError.notFound(path: directory.path)
-        }
-        let configurationURL = isDirectory.boolValue ? directory.appendingPathComponent(configurationFile) : directory
-        let modelURL = configurationURL.deletingLastPathComponent().appendingPathComponent(modelFile)
-        guard FileManager.default.fileExists(atPath: configurationURL.path) else {
-            throw CheckpointError.missingFile(path: configurationURL.path)
-        }
-        let data: Data
-        do { data = try Data(contentsOf: configurationURL) } catch {
-            throw CheckpointError.malformed(path: configurationURL.path, reason: "cannot read it (\(error.localizedDescription))")
-        }
-        let header: FormatHeader
-        do { header = try JSONDecoder().decode(FormatHeader.self, from: data) } catch {
-            throw CheckpointError.malformed(path: configurationURL.path, reason: "not JSON (\(describe(error)))")
-        }
-        guard header.format == format, let version = header.formatVersion else {
-            throw CheckpointError.unsupportedVersion(path: configurationURL.path,
-                                                     found: header.format.map { "'\($0)'" } ?? "none", supported: formatVersion)
-        }
-        guard version == formatVersion else {
-            throw CheckpointError.unsupportedVersion(path: configurationURL.path, found: "version \(version)", supported: formatVersion)
-        }
-        let contents: Contents
+        let (contents, configurationURL, modelURL) = try ModelCheckpointFiles.readConfiguration(
+            Contents.self, at: directory, configurationFile: configurationFile, modelFile: modelFile, format: format,
+            formatVersion: formatVersion)
         do {
-            contents = try JSONDecoder().decode(Contents.self, from: data)
             try contents.model.validate()
         } catch {
-            throw CheckpointError.malformed(path: configurationURL.path, reason: describe(error))
+            throw CheckpointError.malformed(path: configurationURL.path, reason: CheckpointError.describe(error))
         }
         guard contents.vocabulary.count == contents.model.vocabularySize else {
             throw CheckpointError.vocabularyMismatch(path: configurationURL.path, reason:
@@ -122,15 +93,15 @@ public enum TextClassificationCheckpoint {
             classifier = try TextClassifier(contents.model, vocabulary: contents.vocabulary, labels: contents.labels,
                                             maxLength: contents.maxLength, using: &scratch)
         } catch {
-            throw CheckpointError.malformed(path: configurationURL.path, reason: describe(error))
+            throw CheckpointError.malformed(path: configurationURL.path, reason: CheckpointError.describe(error))
         }
         guard FileManager.default.fileExists(atPath: modelURL.path) else { throw CheckpointError.missingFile(path: modelURL.path) }
         let weights: [String: Tensor]
         do { weights = try SafetensorsFile(contentsOf: modelURL).tensors() } catch {
-            throw CheckpointError.malformed(path: modelURL.path, reason: describe(error))
+            throw CheckpointError.malformed(path: modelURL.path, reason: CheckpointError.describe(error))
         }
         do { try classifier.loadStateDict(weights, strict: true) } catch {
-            throw CheckpointError.weightsMismatch(path: modelURL.path, reason: describe(error))
+            throw CheckpointError.weightsMismatch(path: modelURL.path, reason: CheckpointError.describe(error))
         }
         if let name = weights.keys.sorted().first(where: { !weights[$0]!.scalars.allSatisfy(\.isFinite) }) {
             throw CheckpointError.weightsMismatch(path: modelURL.path, reason: "'\(name)' holds values that are not finite")
@@ -139,16 +110,4 @@ public enum TextClassificationCheckpoint {
         return (classifier, contents)
     }
 
-    private static func describe(_ error: Error) -> String {
-        if let error = error as? DecodingError {
-            switch error {
-            case .keyNotFound(let key, _): return "missing field '\(key.stringValue)'"
-            case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
-                let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-                return path.isEmpty ? context.debugDescription : "field '\(path)': \(context.debugDescription)"
-            @unknown default: return "\(error)"
-            }
-        }
-        return (error as? LocalizedError)?.errorDescription ?? "\(error)"
-    }
 }

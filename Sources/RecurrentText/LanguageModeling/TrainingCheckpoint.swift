@@ -253,24 +253,5 @@ public struct TrainingCheckpoint {
     }
 
     /// An error's one-line description (decoding errors name the JSON path).
-    static func describe(_ error: any Error) -> String {
-        if let decoding = error as? DecodingError {
-            switch decoding {
-            case .dataCorrupted(let context): return located(context, context.debugDescription)
-            case .keyNotFound(let key, let context): return located(context, "missing field '\(key.stringValue)'")
-            case .typeMismatch(let type, let context): return located(context, "expected \(type)")
-            case .valueNotFound(let type, let context): return located(context, "expected \(type), found null")
-            @unknown default: return "\(decoding)"
-            }
-        }
-        let text = (error as? LocalizedError)?.errorDescription ?? "\(error)"
-        return CheckpointError.oneLine(text)
-    }
-
-    private static func located(_ context: DecodingError.Context, _ message: String) -> String {
-        let path = context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
-        var text = path.isEmpty ? message : "\(path): \(message)"
-        if let underlying = context.underlyingError { text += " (\((underlying as NSError).localizedDescription))" }
-        return CheckpointError.oneLine(text)
-    }
+    static func describe(_ error: any Error) -> String { CheckpointError.describe(error) }
 }

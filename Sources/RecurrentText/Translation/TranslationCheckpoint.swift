@@ -35,11 +35,6 @@ public enum TranslationCheckpoint {
         public var heldOut: TranslationScores?
     }
 
-    private struct FormatHeader: Decodable {
-        var format: String?
-        var formatVersion: Int?
-    }
-
     /// Writes `translator` to `directory` (created if needed).
     /// - Throws: `FileWriteError` when a file cannot be written.
     public static func save(_ translator: Translator, to directory: URL, training: TranslationConfiguration? = nil,
@@ -62,37 +57,13 @@ public enum TranslationCheckpoint {
     /// Loads the translator saved in `directory` (or the `config.json` path itself).
     /// - Throws: `CheckpointError` naming the missing or bad file.
     public static func load(from directory: URL) throws -> (translator: Translator, contents: Contents) {
-        let directory = directory.standardizedFileURL
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) else {
-            throw CheckpointError.notFound(path: directory.path)
-        }
-        let configurationURL = isDirectory.boolValue ? directory.appendingPathComponent(configurationFile) : directory
-        let modelURL = configurationURL.deletingLastPathComponent().appendingPathComponent(modelFile)
-        guard FileManager.default.fileExists(atPath: configurationURL.path) else {
-            throw CheckpointError.missingFile(path: configurationURL.path)
-        }
-        let data: Data
-        do { data = try Data(contentsOf: configurationURL) } catch {
-            throw CheckpointError.malformed(path: configurationURL.path, reason: "cannot read it (\(error.localizedDescription))")
-        }
-        let header: FormatHeader
-        do { header = try JSONDecoder().decode(FormatHeader.self, from: data) } catch {
-            throw CheckpointError.malformed(path: configurationURL.path, reason: "not JSON (\(describe(error)))")
-        }
-        guard header.format == format, let version = header.formatVersion else {
-            throw CheckpointError.unsupportedVersion(path: configurationURL.path,
-                                                     found: header.format.map { "'\($0)'" } ?? "none", supported: formatVersion)
-        }
-        guard version == formatVersion else {
-            throw CheckpointError.unsupportedVersion(path: configurationURL.path, found: "version \(version)", supported: formatVersion)
-        }
-        let contents: Contents
+        let (contents, configurationURL, modelURL) = try ModelCheckpointFiles.readConfiguration(
+            Contents.self, at: directory, configurationFile: configurationFile, modelFile: modelFile, format: format,
+            formatVersion: formatVersion)
         do {
-            contents = try JSONDecoder().decode(Contents.self, from: data)
             try contents.model.validate()
         } catch {
-            throw CheckpointError.malformed(path: configurationURL.path, reason: describe(error))
+            throw CheckpointError.malformed(path: configurationURL.path, reason: CheckpointError.describe(error))
         }
         let m = contents.model, source = contents.sourceVocabulary, target = contents.targetVocabulary
         guard source.count == m.sourceVocabularySize, target.count == m.targetVocabularySize,
@@ -111,10 +82,10 @@ public enum TranslationCheckpoint {
         guard FileManager.default.fileExists(atPath: modelURL.path) else { throw CheckpointError.missingFile(path: modelURL.path) }
         let weights: [String: Tensor]
         do { weights = try SafetensorsFile(contentsOf: modelURL).tensors() } catch {
-            throw CheckpointError.malformed(path: modelURL.path, reason: describe(error))
+            throw CheckpointError.malformed(path: modelURL.path, reason: CheckpointError.describe(error))
         }
         do { try model.loadStateDict(weights, strict: true) } catch {
-            throw CheckpointError.weightsMismatch(path: modelURL.path, reason: describe(error))
+            throw CheckpointError.weightsMismatch(path: modelURL.path, reason: CheckpointError.describe(error))
         }
         model.isTraining = false
         let translator = Translator(model: model, sourceVocabulary: source, targetVocabulary: target,
@@ -123,5 +94,4 @@ public enum TranslationCheckpoint {
     }
 
     /// One line per error; decoding errors name the JSON path (shared with the language-model checkpoints).
-    private static func describe(_ error: any Error) -> String { TrainingCheckpoint.describe(error) }
-}
+    }
