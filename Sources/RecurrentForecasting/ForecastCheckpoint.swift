@@ -37,18 +37,11 @@ public enum ForecastCheckpoint {
     /// - Throws: `FileWriteError` when a file cannot be written.
     public static func save(_ forecaster: Forecaster, to directory: URL, split: SeriesSplit? = nil,
                             test: ForecastComparison? = nil) throws {
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        } catch {
-            throw FileWriteError(path: directory.path, reason: "creating directory: \(error.localizedDescription)")
-        }
-        try forecaster.model.save(to: directory.appendingPathComponent(modelFile), metadata: ["format": format])
         let contents = Contents(format: format, formatVersion: formatVersion, configuration: forecaster.configuration,
                                 normalizer: forecaster.normalizer, season: forecaster.season, interval: forecaster.interval,
                                 split: split, test: test)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(try encoder.encode(contents), to: directory.appendingPathComponent(configurationFile))
+        try writeModelCheckpoint(forecaster.model, contents: contents, to: directory, configurationFile: configurationFile,
+                                 modelFile: modelFile, format: format)
     }
 
     /// Loads the forecaster saved in `directory`.

@@ -21,3 +21,21 @@ extension Module {
         try loadStateDict(file.tensors(), strict: true)
     }
 }
+
+/// Writing a checkpoint directory of one model: `directory` (created if needed) gets the weights as
+/// `modelFile` (safetensors, `format` in its metadata), then `contents` as pretty JSON in
+/// `configurationFile` — both atomically and in that order, so a configuration is never newer than
+/// its weights (forecast, classify and translate checkpoints).
+/// - Throws: `FileWriteError` when a file cannot be written.
+package func writeModelCheckpoint<Contents: Encodable>(_ module: any Module, contents: Contents, to directory: URL,
+                                                        configurationFile: String, modelFile: String, format: String) throws {
+    do {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    } catch {
+        throw FileWriteError(path: directory.path, reason: "creating directory: \(error.localizedDescription)")
+    }
+    try module.save(to: directory.appendingPathComponent(modelFile), metadata: ["format": format])
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    try AtomicFile.write(try encoder.encode(contents), to: directory.appendingPathComponent(configurationFile))
+}

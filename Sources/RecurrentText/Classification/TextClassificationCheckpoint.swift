@@ -53,18 +53,11 @@ public enum TextClassificationCheckpoint {
     /// - Throws: `FileWriteError` when a file cannot be written.
     public static func save(_ classifier: TextClassifier, to directory: URL, textColumn: String? = nil, labelColumn: String? = nil,
                             training: TextClassificationTrainingConfiguration? = nil, summary: Summary? = nil) throws {
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        } catch {
-            throw FileWriteError(path: directory.path, reason: "creating directory: \(error.localizedDescription)")
-        }
-        try classifier.save(to: directory.appendingPathComponent(modelFile), metadata: ["format": format])
         let contents = Contents(format: format, formatVersion: formatVersion, model: classifier.configuration,
                                 vocabulary: classifier.vocabulary, labels: classifier.labels, maxLength: classifier.maxLength,
                                 textColumn: textColumn, labelColumn: labelColumn, training: training, summary: summary)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(try encoder.encode(contents), to: directory.appendingPathComponent(configurationFile))
+        try writeModelCheckpoint(classifier, contents: contents, to: directory, configurationFile: configurationFile,
+                                 modelFile: modelFile, format: format)
     }
 
     /// Loads the classifier saved in `directory` (or named by its `config.json`), in evaluation mode.

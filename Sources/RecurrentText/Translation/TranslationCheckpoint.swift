@@ -39,19 +39,12 @@ public enum TranslationCheckpoint {
     /// - Throws: `FileWriteError` when a file cannot be written.
     public static func save(_ translator: Translator, to directory: URL, training: TranslationConfiguration? = nil,
                             trainingPairs: Int? = nil, heldOutPairs: Int? = nil, heldOut: TranslationScores? = nil) throws {
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        } catch {
-            throw FileWriteError(path: directory.path, reason: "creating directory: \(error.localizedDescription)")
-        }
-        try translator.model.save(to: directory.appendingPathComponent(modelFile), metadata: ["format": format])
         let contents = Contents(format: format, formatVersion: formatVersion, model: translator.model.configuration,
                                 sourceVocabulary: translator.sourceVocabulary, targetVocabulary: translator.targetVocabulary,
                                 maxOutputLength: translator.maxOutputLength, training: training, trainingPairs: trainingPairs,
                                 heldOutPairs: heldOutPairs, heldOut: heldOut)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try AtomicFile.write(try encoder.encode(contents), to: directory.appendingPathComponent(configurationFile))
+        try writeModelCheckpoint(translator.model, contents: contents, to: directory, configurationFile: configurationFile,
+                                 modelFile: modelFile, format: format)
     }
 
     /// Loads the translator saved in `directory` (or the `config.json` path itself).
