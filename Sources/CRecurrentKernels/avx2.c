@@ -47,11 +47,21 @@ static inline __attribute__((always_inline)) R2_TARGET
 void r2_tile_panel(const long R, long k, long h, const float *pa, const float *pb, float *c, long ldc,
                    int accumulate, int full, long width, int prefetch) {
     R2_ROWS(R2_DECL)
-    for (long kk = 0; kk < k; kk++) {
-        if (prefetch && kk + R2_AHEAD < k) _mm_prefetch((const char *)(pb + (kk + R2_AHEAD) * RK_PANEL), _MM_HINT_T0);
-        __m256 b0 = _mm256_loadu_ps(pb + kk * RK_PANEL);
-        __m256 b1 = _mm256_loadu_ps(pb + kk * RK_PANEL + 8);
-        const float *ak = pa + kk * h;
+    const float *ak = pa, *bk = pb;
+    long kk = 0;
+    // Pointer steps and a loop of its own for the prefetching part: with 12 FMAs per step the index
+    // arithmetic and the per-step prefetch test were as many instructions as the front end could spare.
+    if (prefetch) {
+#pragma GCC unroll 2
+        for (; kk + R2_AHEAD < k; kk++, ak += h, bk += RK_PANEL) {
+            _mm_prefetch((const char *)(bk + R2_AHEAD * RK_PANEL), _MM_HINT_T0);
+            __m256 b0 = _mm256_loadu_ps(bk), b1 = _mm256_loadu_ps(bk + 8);
+            R2_ROWS(R2_FMA_PANEL)
+        }
+    }
+#pragma GCC unroll 2
+    for (; kk < k; kk++, ak += h, bk += RK_PANEL) {
+        __m256 b0 = _mm256_loadu_ps(bk), b1 = _mm256_loadu_ps(bk + 8);
         R2_ROWS(R2_FMA_PANEL)
     }
     R2_ROWS(R2_STORE)
@@ -63,10 +73,19 @@ void r2_tile_rows(const long R, long k, const float *a, long lda, const float *p
                   int accumulate, int full, long width, int prefetch) {
     R2_ROWS(R2_DECL)
     R2_ROWS(R2_ROWPTR)
-    for (long kk = 0; kk < k; kk++) {
-        if (prefetch && kk + R2_AHEAD < k) _mm_prefetch((const char *)(pb + (kk + R2_AHEAD) * RK_PANEL), _MM_HINT_T0);
-        __m256 b0 = _mm256_loadu_ps(pb + kk * RK_PANEL);
-        __m256 b1 = _mm256_loadu_ps(pb + kk * RK_PANEL + 8);
+    const float *bk = pb;
+    long kk = 0;
+    if (prefetch) {
+#pragma GCC unroll 2
+        for (; kk + R2_AHEAD < k; kk++, bk += RK_PANEL) {
+            _mm_prefetch((const char *)(bk + R2_AHEAD * RK_PANEL), _MM_HINT_T0);
+            __m256 b0 = _mm256_loadu_ps(bk), b1 = _mm256_loadu_ps(bk + 8);
+            R2_ROWS(R2_FMA_ROW)
+        }
+    }
+#pragma GCC unroll 2
+    for (; kk < k; kk++, bk += RK_PANEL) {
+        __m256 b0 = _mm256_loadu_ps(bk), b1 = _mm256_loadu_ps(bk + 8);
         R2_ROWS(R2_FMA_ROW)
     }
     R2_ROWS(R2_STORE)
@@ -94,7 +113,9 @@ static R2_TARGET void r2_tile_rows_dispatch(long mr, long k, const float *a, lon
 /// C (m × n) = beta·C + op(A) · packedB (beta 0 or 1), blocked like the AVX-512 family: rows by
 /// up to 16 tiles (96 rows) and k by 256 (a 16 KiB block of a half panel stays in L1 across the row
 /// tiles; with 8 tiles, B was streamed again for every 48 rows and two threads reached 140 instead of
-/// 210 GFLOP/s); a transposed A is packed per block (rk_pack_a_transposed).
+/// 210 GFLOP/s); a transposed A is packed per block (rk_pack_a_transposed). The blocks are as equal as
+/// possible and so are their tiles (32 rows: 6, 6, 5, 5, 5, 5 rather than five 6s and a 2-row tile,
+/// whose 4 accumulators leave the FMA units half idle).
 R2_TARGET void rk_avx2_sgemm(int transA, long m, long n, long k, const float *a, long lda,
                              const float *packedB, float beta, float *c, long ldc) {
     if (m <= 0 || n <= 0) return;
@@ -102,32 +123,34 @@ R2_TARGET void rk_avx2_sgemm(int transA, long m, long n, long k, const float *a,
         for (long i = 0; i < m; i++) for (long j = 0; j < n; j++) c[i * ldc + j] = beta == 0.0f ? 0.0f : c[i * ldc + j];
         return;
     }
-    long h = rk_panel_height(m, R2_MR_MAX);
     long halves = (n + R2_HALF - 1) / R2_HALF;
-    enum { KC = 256 };
-    const long MC = 16 * h;
+    enum { KC = 256, MC = 16 * R2_MR_MAX };
+    const long blocks = (m + MC - 1) / MC;
     // A is packed per block when transposed, and also from rows when many column halves reuse a long
     // block (measured, W6b on one thread: +6 to +14 % at k = 512; at k = 128, W5, it cost 2–8 %).
     const int packA = transA || (halves >= R2_PACK_ROWS_HALVES && k >= R2_PACK_ROWS_K);
-    float packedA[packA ? 16 * R2_MR_MAX * KC : 1];
-    for (long ib = 0; ib < m; ib += MC) {
-        long iEnd = m - ib < MC ? m : ib + MC;
+    float packedA[packA ? MC * KC : 1];
+    for (long block = 0; block < blocks; block++) {
+        long ib = block * m / blocks;
+        rk_row_tiles tiles = rk_balanced_tiles((block + 1) * m / blocks - ib, R2_MR_MAX);
+        long h = tiles.height;
         for (long k0 = 0; k0 < k; k0 += KC) {
             long kc = k - k0 < KC ? k - k0 : KC;
             int accumulate = k0 > 0 || beta != 0.0f;
-            if (transA) rk_pack_a_transposed(a, lda, ib, iEnd, k0, kc, h, packedA);
-            else if (packA) rk_pack_a_rows(a, lda, ib, iEnd, k0, kc, h, packedA);
+            if (transA) rk_pack_a_transposed(a, lda, ib, tiles, k0, kc, packedA);
+            else if (packA) rk_pack_a_rows(a, lda, ib, tiles, k0, kc, packedA);
             for (long q = 0; q < halves; q++) {
                 long j0 = q * R2_HALF, width = n - j0 < R2_HALF ? n - j0 : R2_HALF;
                 int full = width == R2_HALF;
                 // Half q is columns 16(q mod 2) ..< +16 of panel q/2.
                 const float *pb = packedB + (q / 2) * k * RK_PANEL + k0 * RK_PANEL + (q % 2) * R2_HALF;
-                for (long i0 = ib; i0 < iEnd; i0 += h) {
-                    long mr = m - i0 < h ? m - i0 : h;
+                for (long t = 0, r0 = 0; r0 < tiles.rows; t++) {
+                    long r1 = rk_tile_start(tiles, t + 1), i0 = ib + r0;
                     if (packA)
-                        r2_tile_panel_dispatch(mr, kc, h, packedA + (i0 - ib) * kc, pb, c + i0 * ldc + j0, ldc, accumulate, full, width, i0 == ib);
+                        r2_tile_panel_dispatch(r1 - r0, kc, h, packedA + t * kc * h, pb, c + i0 * ldc + j0, ldc, accumulate, full, width, t == 0);
                     else
-                        r2_tile_rows_dispatch(mr, kc, a + i0 * lda + k0, lda, pb, c + i0 * ldc + j0, ldc, accumulate, full, width, i0 == ib);
+                        r2_tile_rows_dispatch(r1 - r0, kc, a + i0 * lda + k0, lda, pb, c + i0 * ldc + j0, ldc, accumulate, full, width, t == 0);
+                    r0 = r1;
                 }
             }
         }

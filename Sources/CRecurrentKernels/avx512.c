@@ -108,7 +108,7 @@ RSG_TARGET void rk_avx512_sgemm(int transA, long m, long n, long k, const float 
         for (long k0 = 0; k0 < k; k0 += KC) {
             long kc = k - k0 < KC ? k - k0 : KC;
             int accumulate = k0 > 0 || beta != 0.0f;
-            if (transA) rk_pack_a_transposed(a, lda, ib, iEnd, k0, kc, h, packedA);
+            if (transA) rk_pack_a_transposed(a, lda, ib, rk_uniform_tiles(iEnd - ib, h), k0, kc, packedA);
             for (long p = 0; p < panels; p++) {
                 long j0 = p * RSG_NR, width = n - j0 < RSG_NR ? n - j0 : RSG_NR;
                 __mmask16 m0 = width >= 16 ? 0xFFFF : (__mmask16)((1u << width) - 1);

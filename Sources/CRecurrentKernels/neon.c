@@ -200,7 +200,7 @@ void rk_neon_sgemm(int transA, long m, long n, long k, const float *a, long lda,
         for (long k0 = 0; k0 < k; k0 += KC) {
             long kc = k - k0 < KC ? k - k0 : KC;
             int accumulate = k0 > 0 || beta != 0.0f;
-            if (transA) rk_pack_a_transposed(a, lda, ib, iEnd, k0, kc, h, packedA);
+            if (transA) rk_pack_a_transposed(a, lda, ib, rk_uniform_tiles(iEnd - ib, h), k0, kc, packedA);
             for (long p = 0; p < panels; p++) {
                 for (long half = 0; half < 2; half++) {
                     long j0 = p * RN_NR + half * RN_HALF;

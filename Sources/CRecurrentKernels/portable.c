@@ -41,17 +41,21 @@ void rk_pack_b(int transB, long k, long n, const float *b, long ldb, float *dst)
 /// Copies `count` floats; a constant count (the usual tile heights) becomes a few vector moves.
 static inline void rk_copy_floats(float *restrict d, const float *restrict s, long count) {
     switch (count) {
+        case 4: for (int r = 0; r < 4; r++) d[r] = s[r]; break;
+        case 5: for (int r = 0; r < 5; r++) d[r] = s[r]; break;
         case 6: for (int r = 0; r < 6; r++) d[r] = s[r]; break;
+        case 11: for (int r = 0; r < 11; r++) d[r] = s[r]; break;
         case 12: for (int r = 0; r < 12; r++) d[r] = s[r]; break;
         case 16: for (int r = 0; r < 16; r++) d[r] = s[r]; break;
         default: for (long r = 0; r < count; r++) d[r] = s[r]; break;
     }
 }
 
-void rk_pack_a_transposed(const float *a, long lda, long ib, long iEnd, long k0, long kc, long h, float *packed) {
+void rk_pack_a_transposed(const float *a, long lda, long ib, rk_row_tiles tiles, long k0, long kc, float *packed) {
     // The block's rows are `lda` floats apart in memory: ask for each row's lines a few rows ahead, which
     // the hardware prefetchers do not do for this stride (the copy was bound by L3 latency).
     enum { AHEAD = 6 };
+    long iEnd = ib + tiles.rows, h = tiles.height;
     for (long kk = 0; kk < kc; kk++) {
         const float *source = a + (k0 + kk) * lda;
         if (kk + AHEAD < kc) {
@@ -59,21 +63,24 @@ void rk_pack_a_transposed(const float *a, long lda, long ib, long iEnd, long k0,
             for (long i = ib; i < iEnd; i += 16) __builtin_prefetch(next + i);
             __builtin_prefetch(next + iEnd - 1);
         }
-        for (long i0 = ib, t = 0; i0 < iEnd; i0 += h, t++) {
-            long mr = iEnd - i0 < h ? iEnd - i0 : h;
-            rk_copy_floats(packed + t * kc * h + kk * h, source + i0, mr);
+        for (long t = 0, i0 = 0; i0 < tiles.rows; t++) {
+            long i1 = rk_tile_start(tiles, t + 1);
+            rk_copy_floats(packed + t * kc * h + kk * h, source + ib + i0, i1 - i0);
+            i0 = i1;
         }
     }
 }
 
-void rk_pack_a_rows(const float *a, long lda, long ib, long iEnd, long k0, long kc, long h, float *packed) {
-    for (long i0 = ib, t = 0; i0 < iEnd; i0 += h, t++) {
-        long mr = iEnd - i0 < h ? iEnd - i0 : h;
+void rk_pack_a_rows(const float *a, long lda, long ib, rk_row_tiles tiles, long k0, long kc, float *packed) {
+    long h = tiles.height;
+    for (long t = 0, i0 = 0; i0 < tiles.rows; t++) {
+        long i1 = rk_tile_start(tiles, t + 1);
         float *tile = packed + t * kc * h;
-        for (long r = 0; r < mr; r++) {
-            const float *row = a + (i0 + r) * lda + k0;
+        for (long r = 0; r < i1 - i0; r++) {
+            const float *row = a + (ib + i0 + r) * lda + k0;
             for (long kk = 0; kk < kc; kk++) tile[kk * h + r] = row[kk];
         }
+        i0 = i1;
     }
 }
 
