@@ -164,10 +164,11 @@ public final class LanguageModel: Module {
         let embedded = embedding(tokens, shape: [batchSize, sequenceLength])
         let (output, newState): (Variable, RecurrentLayerState)
         if 2 * configuration.vocabularySize < tokens.count {
-            // The fused kernels project the vocabulary's embedding rows once instead of every token's row
-            // (worth it when there are more than twice as many tokens as vocabulary entries).
+            // The fused kernels project the vocabulary's embedding rows once instead of every token's row,
+            // and sum the gate gradients per token before the two backward products of layer 0 (worth it
+            // when there are more than twice as many tokens as vocabulary entries).
             let rows = EmbeddedInputRows(tokens: tokens, embedding: FusedBuffer(copying: embedding.weight.value),
-                                         vocabularySize: configuration.vocabularySize)
+                                         vocabularySize: configuration.vocabularySize, weight: embedding.weight)
             let result = recurrentCore.run(embedded, h0: state?.h, c0: state?.c, training: recurrent.isTraining,
                                            layerName: configuration.cell.moduleName.uppercased(), embeddedInput: rows)
             (output, newState) = (result.output, RecurrentLayerState(h: result.h, c: result.c))

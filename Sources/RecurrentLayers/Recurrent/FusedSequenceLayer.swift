@@ -158,7 +158,10 @@ final class FusedSequenceLayer {
             }
         }
         let stateInputs = [h0, c0].compactMap { $0 }
-        let inputs = [input] + stateInputs + parameters
+        // With embedded input rows, the op's first input is the embedding weight: backward returns its
+        // gradient directly (the embedding op that made `input` then gets none, and is not run).
+        let source = embeddedInput?.weight ?? input
+        let inputs = [source] + stateInputs + parameters
         let recording = Tape.isRecording(inputs)
         let values = parameters.map(\.value)
         let result = kernel.forward(input: input.value, batchFirst: batchFirst, h0: h0?.value, c0: c0?.value,
@@ -168,7 +171,7 @@ final class FusedSequenceLayer {
         let kernel = self.kernel
         let trace = result.trace
         let needsParameter = parameters.map(\.requiresGrad)
-        let needsInput = input.requiresGrad, needsH0 = h0?.requiresGrad ?? false, needsC0 = c0?.requiresGrad ?? false
+        let needsInput = source.requiresGrad, needsH0 = h0?.requiresGrad ?? false, needsC0 = c0?.requiresGrad ?? false
         let hasH0 = h0 != nil, hasC0 = c0 != nil
         let variables = Tape.record(layerName, inputs: inputs, outputs: outputs) { grads in
             guard let trace else { preconditionFailure("\(layerName): backward without a saved forward pass") }

@@ -20,9 +20,11 @@ final class FusedSequenceTrace {
     /// Initial states, (L·D, B, Hout) and (L·D, B, H).
     let h0: FusedBuffer
     let c0: FusedBuffer?
+    /// Layer 0's input as embedding rows: backward then returns the embedding's gradient (V × I).
+    let embeddedInput: EmbeddedInputRows?
 
     init(geometry: SequenceGeometry, layerInputs: [FusedBuffer], layerOutputs: [FusedBuffer], masks: [FusedBuffer?],
-         records: [[FusedDirectionRecord]], h0: FusedBuffer, c0: FusedBuffer?) {
+         records: [[FusedDirectionRecord]], h0: FusedBuffer, c0: FusedBuffer?, embeddedInput: EmbeddedInputRows?) {
         self.geometry = geometry
         self.layerInputs = layerInputs
         self.layerOutputs = layerOutputs
@@ -30,6 +32,7 @@ final class FusedSequenceTrace {
         self.records = records
         self.h0 = h0
         self.c0 = c0
+        self.embeddedInput = embeddedInput
     }
 }
 
@@ -63,7 +66,8 @@ struct FusedSequenceKernel {
     ///   - h0: (L·D, B, Hout) or nil for zeros; `c0`: (L·D, B, H) for LSTM, or nil for zeros.
     ///   - parameters: the values in `parameterShapes` order.
     ///   - masks: L − 1 dropout masks (rows × D·Hout) or nil entries.
-    ///   - embeddedInput: the tokens and embedding whose rows the input is (layer 0 of a language model).
+    ///   - embeddedInput: the tokens and embedding whose rows the input is (layer 0 of a language model);
+    ///     backward then returns the gradient of the embedding weight instead of the input's.
     ///   - saving: whether to keep what backward needs.
     /// - Returns: output (T, B, D·Hout) or (B, T, D·Hout), h_n (L·D, B, Hout), c_n (L·D, B, H) for LSTM.
     func forward(input: Tensor, batchFirst: Bool, h0: Tensor?, c0: Tensor?, parameters: [Tensor],
@@ -114,7 +118,8 @@ struct FusedSequenceKernel {
         }
         let outputShape = batchFirst ? [B, T, D * P] : [T, B, D * P]
         let trace = saving ? FusedSequenceTrace(geometry: geometry, layerInputs: layerInputs, layerOutputs: layerOutputs,
-                                                masks: maskBuffers, records: records, h0: h0Buffer, c0: c0Buffer) : nil
+                                                masks: maskBuffers, records: records, h0: h0Buffer, c0: c0Buffer,
+                                                embeddedInput: embeddedInput) : nil
         return (geometry.zeroingPadding(layerInput.tensor(shape: outputShape)), hN.tensor(shape: [L * D, B, P]),
                 cN?.tensor(shape: [L * D, B, H]), trace)
     }
@@ -124,7 +129,8 @@ struct FusedSequenceKernel {
     /// - Parameters:
     ///   - dOutput: the gradient of the output; `dhN`, `dcN`: of the final states (zeros when unused).
     ///   - needsParameter: per parameter in `parameterShapes` order, whether its gradient is wanted.
-    /// - Returns: dInput, dh0, dc0 (nil where not needed) and each wanted parameter gradient.
+    /// - Returns: dInput, dh0, dc0 (nil where not needed) and each wanted parameter gradient. With an
+    ///   embedded input (`trace.embeddedInput`), dInput is the gradient of the embedding weight (V × I).
     func backward(trace: FusedSequenceTrace, parameters: [Tensor], dOutput: Tensor, dhN: Tensor, dcN: Tensor?,
                   needsInput: Bool, needsH0: Bool, needsC0: Bool, needsParameter: [Bool])
         -> (dInput: Tensor?, dh0: Tensor?, dc0: Tensor?, dParameters: [Tensor?]) {
@@ -146,10 +152,13 @@ struct FusedSequenceKernel {
             withScalarPointers(parameters) { p in
                 for k in stride(from: L - 1, through: lowest, by: -1) {
                     let needsDX = k > lowest || needsInput
-                    let dX = needsDX ? FusedBuffer(count: rows * c.layerInputSize(k), zeroed: true) : nil
+                    let embedded = k == 0 ? trace.embeddedInput : nil
+                    let dXRows = embedded?.vocabularySize ?? rows
+                    let dX = needsDX ? FusedBuffer(count: dXRows * c.layerInputSize(k), zeroed: true) : nil
                     for d in 0..<D {
-                        let ctx = context(g, layer: k, direction: d, input: trace.layerInputs[k], output: trace.layerOutputs[k],
+                        var ctx = context(g, layer: k, direction: d, input: trace.layerInputs[k], output: trace.layerOutputs[k],
                                           h0: trace.h0, c0: trace.c0)
+                        ctx.embeddedInput = embedded
                         let weights = slots[k][d].weights(p)
                         let gradients = slots[k][d].gradients(dParameterBuffers)
                         let record = trace.records[k][d]
@@ -170,7 +179,8 @@ struct FusedSequenceKernel {
                 }
             }
         }
-        let inputShape = g.batchFirst ? [B, g.sequenceLength, c.inputSize] : [g.sequenceLength, B, c.inputSize]
+        let inputShape = trace.embeddedInput.map { [$0.vocabularySize, c.inputSize] }
+            ?? (g.batchFirst ? [B, g.sequenceLength, c.inputSize] : [g.sequenceLength, B, c.inputSize])
         return (needsInput ? dInput?.tensor(shape: inputShape) : nil,
                 needsH0 ? dh.tensor(shape: [L * D, B, P]) : nil,
                 needsC0 ? dc?.tensor(shape: [L * D, B, H]) : nil,

@@ -1,4 +1,5 @@
 import Foundation
+import RecurrentAutodiff
 import RecurrentCore
 
 // Shared machinery of the fused whole-sequence kernels (RNN, LSTM, GRU).
@@ -234,6 +235,22 @@ func addColumnSums(_ source: UnsafePointer<Float>, rows: Int, width: Int, stride
     }
 }
 
+/// `destination[tokens[r]] += source[r]` for every row r (rows of `width`, V × width destination);
+/// the columns are split over the threads, so each thread adds its columns of every row in row order.
+func addRowsPerToken(_ source: UnsafePointer<Float>, tokens: [Int], width: Int, into destination: UnsafeMutablePointer<Float>) {
+    let rows = tokens.count
+    let threads = rows * width >= 1 << 18 ? Swift.min(ComputeThreads.count, Swift.max(1, width / 64)) : 1
+    tokens.withUnsafeBufferPointer { tokens in
+        ComputeThreads.run(threads) { part in
+            let j0 = part * width / threads, j1 = (part + 1) * width / threads
+            for r in 0..<rows {
+                let s = source + r * width, d = destination + tokens[r] * width
+                for j in j0..<j1 { d[j] += s[j] }
+            }
+        }
+    }
+}
+
 /// Copies a (rows × width) block between strided matrices.
 @inline(__always)
 func copyBlock(_ source: UnsafePointer<Float>, sourceStride: Int,
@@ -268,16 +285,21 @@ func stepProductUntransposed(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, ld
     }
 }
 
-/// Layer 0's input given as rows of an embedding: row r of the input is `embedding[tokens[r]]`. The
-/// input projection then needs only the V embedding rows projected (a V × G table, V ≪ rows) and a
-/// gather, instead of the product over every row; the result is the same up to the order of the
-/// Float additions (on the packed kernel, the same order).
+/// Layer 0's input given as rows of an embedding: row r of the input is `embedding[tokens[r]]`, with
+/// fewer than half as many vocabulary entries as rows (2V < rows; the caller checks). The input
+/// projection then needs only the V embedding rows projected (a V × G table) and a gather, instead of
+/// the product over every row. Backward works on V rows too: the gate gradients summed per token
+/// (G, V × width) give dW_ih = Gᵀ · E and the embedding's gradient dE = G · W_ih directly (the sum
+/// over a token's rows of dX = dGates · W_ih), instead of two products over every row. The results
+/// are those of the row-by-row products up to the order of the Float additions.
 struct EmbeddedInputRows {
     /// The token of every input row, in the input's memory order.
     let tokens: [Int]
-    /// The embedding weight, V × I.
+    /// The embedding weight's values, V × I.
     let embedding: FusedBuffer
     let vocabularySize: Int
+    /// The embedding weight itself: the fused op's gradient for layer 0's input goes to it (V × I).
+    let weight: Variable
 }
 
 /// The buffers and sizes one direction of one layer works on.
@@ -318,7 +340,7 @@ struct FusedDirectionContext {
                               biasB: UnsafePointer<Float>?, width: Int, into gates: UnsafeMutablePointer<Float>) {
         let rows = geometry.rows
         let hasBias = biasA != nil || biasB != nil
-        if let embedded = embeddedInput, 2 * embedded.vocabularySize < rows {
+        if let embedded = embeddedInput {
             // Project the V embedding rows once, then copy each row's token row.
             let V = embedded.vocabularySize
             let table = FusedBuffer(count: V * width)
@@ -408,14 +430,34 @@ struct FusedDirectionContext {
     }
 
     /// After BPTT: dW_ih = dGatesᵀ · X, dW_hh = dGatesHᵀ · H_prev, bias gradients as column sums,
-    /// and dInput += dGates · W_ih. `dGatesHidden` differs from `dGates` only for GRU.
+    /// and dInput += dGates · W_ih. `dGatesHidden` differs from `dGates` only for GRU. With an embedded
+    /// input (`embeddedInput`), dInput is the embedding's gradient (V × I): see `EmbeddedInputRows`.
     func finishBackward(dGates: UnsafePointer<Float>, dGatesHidden: UnsafePointer<Float>, width: Int,
                         weightIH: UnsafePointer<Float>, gradients: FusedDirectionGradients,
                         dInput: UnsafeMutablePointer<Float>?) {
         let rows = geometry.rows
-        if let dW = gradients.weightIH {
-            FastGEMM.gemm(transposeA: true, transposeB: false, m: width, n: inputWidth, k: rows,
-                      a: dGates, lda: width, b: input, ldb: inputWidth, beta: 0, c: dW, ldc: inputWidth)
+        if let embedded = embeddedInput {
+            let V = embedded.vocabularySize
+            let perToken = FusedBuffer(count: V * width, zeroed: true)
+            addRowsPerToken(dGates, tokens: embedded.tokens, width: width, into: perToken.pointer)
+            if let dW = gradients.weightIH {
+                FastGEMM.gemm(transposeA: true, transposeB: false, m: width, n: inputWidth, k: V,
+                              a: perToken.pointer, lda: width, b: embedded.embedding.pointer, ldb: inputWidth,
+                              beta: 0, c: dW, ldc: inputWidth)
+            }
+            if let dInput {
+                FastGEMM.gemm(transposeA: false, transposeB: false, m: V, n: inputWidth, k: width,
+                              a: perToken.pointer, lda: width, b: weightIH, ldb: inputWidth, beta: 1, c: dInput, ldc: inputWidth)
+            }
+        } else {
+            if let dW = gradients.weightIH {
+                FastGEMM.gemm(transposeA: true, transposeB: false, m: width, n: inputWidth, k: rows,
+                              a: dGates, lda: width, b: input, ldb: inputWidth, beta: 0, c: dW, ldc: inputWidth)
+            }
+            if let dInput {
+                FastGEMM.gemm(transposeA: false, transposeB: false, m: rows, n: inputWidth, k: width,
+                              a: dGates, lda: width, b: weightIH, ldb: inputWidth, beta: 1, c: dInput, ldc: inputWidth)
+            }
         }
         if let dW = gradients.weightHH {
             let previous = previousHiddenMatrix()
@@ -434,10 +476,6 @@ struct FusedDirectionContext {
                 db.initialize(repeating: 0, count: width)
                 addColumnSums(dGatesHidden, rows: rows, width: width, stride: width, into: db)
             }
-        }
-        if let dInput {
-            FastGEMM.gemm(transposeA: false, transposeB: false, m: rows, n: inputWidth, k: width,
-                      a: dGates, lda: width, b: weightIH, ldb: inputWidth, beta: 1, c: dInput, ldc: inputWidth)
         }
     }
 }
