@@ -137,6 +137,23 @@ struct BenchWorkload {
         return flops
     }
 
+    /// FLOPs per token of the products actually executed. Layer 0's products with the embedding run on
+    /// the vocabulary's rows instead of every token's (LanguageModel, when a batch has more than twice as
+    /// many tokens as the vocabulary): the forward projection once per batch, and in training the two
+    /// backward products (dW_ih, the embedding's gradient) on per-token sums of the gate gradients.
+    /// The stepper of batch-1 sampling builds its token table once, so it does no layer-0 input product.
+    func executedFlopsPerToken(tokensPerIteration: Int) -> Double {
+        let perRow = 2 * Double(gateCount * hidden * embedding)
+        let products = kind == .train ? 3.0 : 1.0
+        switch kind {
+        case .sample:
+            return forwardFlopsPerToken - perRow
+        case .train, .infer:
+            guard 2 * vocabulary < tokensPerIteration else { return products * forwardFlopsPerToken }
+            return products * (forwardFlopsPerToken - perRow + perRow * Double(vocabulary) / Double(tokensPerIteration))
+        }
+    }
+
     struct Result {
         let name: String
         let precision: WeightPrecision
@@ -233,11 +250,7 @@ struct BenchWorkload {
         durations.sort()
         let median = durations[durations.count / 2]
         let tokensPerSecond = Double(tokensPerIteration) / median
-        // The products executed: layer 0's input projection in the forward pass comes from a token table
-        // (LanguageModel, LanguageModelStepper), so it is not counted; training's backward still runs
-        // both of its products (dW_ih and the embedding's gradient).
-        let tableSaved = 2 * Double(gateCount * hidden * embedding)
-        let flopsPerToken = kind == .train ? 3 * forwardFlopsPerToken - tableSaved : forwardFlopsPerToken - tableSaved
+        let flopsPerToken = executedFlopsPerToken(tokensPerIteration: tokensPerIteration)
         return Result(name: name, precision: kind == .sample ? precision : .float32, tokensPerSecond: tokensPerSecond, gflops: tokensPerSecond * flopsPerToken / 1e9,
                       peakRSSMiB: peakResidentMiB(), iterations: durations.count, medianIterationSeconds: median,
                       perToken: kind == .sample, cpuSecondsPerIteration: cpuPerIteration)

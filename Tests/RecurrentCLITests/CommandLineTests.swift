@@ -200,10 +200,29 @@ final class CommandLineTests: BinaryTestCase {
         let rate = try XCTUnwrap(object["tokens_per_s"] as? Double), perToken = try XCTUnwrap(object["us_per_token"] as? Double)
         XCTAssertEqual(rate * perToken, 1e6, accuracy: 1e6 * 1e-3)
         XCTAssertEqual(try XCTUnwrap(object["median_iteration_ms"] as? Double) * rate, 15e3, accuracy: 15e3 * 2e-3)
+        // GFLOP/s counts the products executed. GRU (3 gates), hidden 16, embedding 8, vocabulary 65: forward
+        // 2·48·(8 + 16) + 2·16·65 = 4384 FLOPs per token, training 3× that. With 15 tokens per batch every
+        // product runs on the tokens' rows.
+        try assertGFLOPS(object, flopsPerToken: 3 * 4384)
+        // With 200 tokens (more than twice the vocabulary) layer 0's three products with the embedding
+        // (2·48·8 = 768 FLOPs per row) run on the 65 vocabulary rows instead: 3·(4384 − 768 + 768·65/200).
+        let table = try run(["bench", "--custom", "kind=train,cell=gru,hidden=16,embedding=8,layers=1,batch=10,sequence=20",
+                             "--iterations", "3", "--threads", "1", "--json"])
+        XCTAssertEqual(table.status, 0, table.stderr)
+        try assertGFLOPS(try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(table.stdout.utf8)) as? [String: Any]),
+                         flopsPerToken: 3 * (4384 - 768 + 768 * 65 / 200))
 
         try assertFails(["bench", "--custom", "hidden=0"], mentioning: "hidden must be a positive integer")
         try assertFails(["bench", "--custom", "width=3"], mentioning: "unknown key 'width'")
         try assertFails(["bench", "--custom", "cell=tree"], mentioning: "cell must be")
         try assertFails(["bench", "--custom", "kind"], mentioning: "key=value")
+    }
+
+    /// The JSON's GFLOP/s against tokens/s × the expected FLOPs per token (the JSON rounds to 0.01).
+    private func assertGFLOPS(_ object: [String: Any], flopsPerToken: Double, file: StaticString = #filePath, line: UInt = #line) throws {
+        let rate = try XCTUnwrap(object["tokens_per_s"] as? Double), gflops = try XCTUnwrap(object["gflops"] as? Double)
+        let expected = rate * flopsPerToken / 1e9
+        XCTAssertGreaterThan(expected, 0.05, "too slow to check the FLOP count at 0.01 resolution", file: file, line: line)
+        XCTAssertEqual(gflops, expected, accuracy: 0.006 + 1e-3 * expected, file: file, line: line)
     }
 }
