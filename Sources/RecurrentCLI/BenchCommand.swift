@@ -137,21 +137,19 @@ struct BenchWorkload {
         return flops
     }
 
-    /// FLOPs per token of the products actually executed. Layer 0's products with the embedding run on
-    /// the vocabulary's rows instead of every token's (LanguageModel, when a batch has more than twice as
-    /// many tokens as the vocabulary): the forward projection once per batch, and in training the two
-    /// backward products (dW_ih, the embedding's gradient) on per-token sums of the gate gradients.
-    /// The stepper of batch-1 sampling builds its token table once, so it does no layer-0 input product.
+    /// FLOPs per token of the products actually executed. Layer 0's products with the embedding may run
+    /// on the vocabulary's rows instead of every token's (`LanguageModel.runsLayer0OnVocabularyRows`):
+    /// the forward projection once per batch, and in training the two backward products (dW_ih, the
+    /// embedding's gradient) on per-token sums of the gate gradients. The stepper of batch-1 sampling
+    /// builds its token table once, so it does no layer-0 input product.
     func executedFlopsPerToken(tokensPerIteration: Int) -> Double {
         let perRow = 2 * Double(gateCount * hidden * embedding)
+        if kind == .sample { return forwardFlopsPerToken - perRow }
         let products = kind == .train ? 3.0 : 1.0
-        switch kind {
-        case .sample:
-            return forwardFlopsPerToken - perRow
-        case .train, .infer:
-            guard 2 * vocabulary < tokensPerIteration else { return products * forwardFlopsPerToken }
-            return products * (forwardFlopsPerToken - perRow + perRow * Double(vocabulary) / Double(tokensPerIteration))
+        guard LanguageModel.runsLayer0OnVocabularyRows(tokenCount: tokensPerIteration, vocabularySize: vocabulary) else {
+            return products * forwardFlopsPerToken
         }
+        return products * (forwardFlopsPerToken - perRow + perRow * Double(vocabulary) / Double(tokensPerIteration))
     }
 
     struct Result {

@@ -154,6 +154,13 @@ public final class LanguageModel: Module {
         }
     }
 
+    /// Whether a batch of `tokenCount` tokens runs layer 0's products with the embedding (the forward
+    /// input projection; in training dW_ih and the embedding's gradient) on the vocabulary's rows instead
+    /// of every token's: worth it when there are more than twice as many tokens as vocabulary entries.
+    public static func runsLayer0OnVocabularyRows(tokenCount: Int, vocabularySize: Int) -> Bool {
+        2 * vocabularySize < tokenCount
+    }
+
     /// Logits for every position of a `(batchSize, sequenceLength)` batch of token ids.
     /// - Parameter state: the state carried from the previous window (nil: zero state).
     /// - Returns: logits `(batchSize, sequenceLength, vocabularySize)` and the state after the last step.
@@ -163,10 +170,9 @@ public final class LanguageModel: Module {
                      "LanguageModel: \(tokens.count) tokens do not form a (\(batchSize), \(sequenceLength)) batch")
         let embedded = embedding(tokens, shape: [batchSize, sequenceLength])
         let (output, newState): (Variable, RecurrentLayerState)
-        if 2 * configuration.vocabularySize < tokens.count {
+        if Self.runsLayer0OnVocabularyRows(tokenCount: tokens.count, vocabularySize: configuration.vocabularySize) {
             // The fused kernels project the vocabulary's embedding rows once instead of every token's row,
-            // and sum the gate gradients per token before the two backward products of layer 0 (worth it
-            // when there are more than twice as many tokens as vocabulary entries).
+            // and sum the gate gradients per token before the two backward products of layer 0.
             let rows = EmbeddedInputRows(tokens: tokens, embedding: FusedBuffer(copying: embedding.weight.value),
                                          vocabularySize: configuration.vocabularySize, weight: embedding.weight)
             let result = recurrentCore.run(embedded, h0: state?.h, c0: state?.c, training: recurrent.isTraining,

@@ -286,7 +286,7 @@ func stepProductUntransposed(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, ld
 }
 
 /// Layer 0's input given as rows of an embedding: row r of the input is `embedding[tokens[r]]`, with
-/// fewer than half as many vocabulary entries as rows (2V < rows; the caller checks). The input
+/// fewer than half as many vocabulary entries as rows (`LanguageModel.runsLayer0OnVocabularyRows`). The input
 /// projection then needs only the V embedding rows projected (a V × G table) and a gather, instead of
 /// the product over every row. Backward works on V rows too: the gate gradients summed per token
 /// (G, V × width) give dW_ih = Gᵀ · E and the embedding's gradient dE = G · W_ih directly (the sum
