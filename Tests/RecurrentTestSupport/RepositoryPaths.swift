@@ -1,20 +1,16 @@
 import Foundation
 
-/// Locations of the data shared beside the repository (`../shared`): datasets, fixtures, lecture notes.
-public enum SharedData {
-    /// The repository root, found from this file's path.
-    public static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
+/// Files inside the repository that the tests read, found from this file's path (no SwiftPM
+/// resources): the committed PyTorch fixtures, the example series and the README.
+public enum RepositoryPaths {
+    /// The repository root (this file is `Tests/RecurrentTestSupport/RepositoryPaths.swift`).
+    public static let root: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// `../shared` beside the repository (override with the environment variable RECURRENT_SHARED).
-    public static var directory: URL {
-        if let path = ProcessInfo.processInfo.environment["RECURRENT_SHARED"] { return URL(fileURLWithPath: path) }
-        return repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared")
-    }
+    /// `Tests/Fixtures/pytorch`: the PyTorch parity fixtures made by
+    /// `scripts/reference/pytorch_fixtures.py` (format in that folder's README.md).
+    public static var pytorchFixtures: URL { root.appendingPathComponent("Tests/Fixtures/pytorch") }
 
-    /// `../shared/fixtures/pytorch`.
-    public static var pytorchFixtures: URL { directory.appendingPathComponent("fixtures/pytorch") }
-
-    /// `../shared/data`.
-    public static var data: URL { directory.appendingPathComponent("data") }
+    /// `data`: the example series (airline passengers, monthly sunspots) with their provenance.
+    public static var data: URL { root.appendingPathComponent("data") }
 }
