@@ -17,7 +17,7 @@ can be compared:
   (the last one shorter), state carried across windows, summed loss / (n_val - 1).
 
 Usage (a Python venv with torch; never a build or test dependency):
-    python scripts/bench/pytorch_charlm.py --text ../shared/data/tinyshakespeare.txt \
+    python scripts/bench/pytorch_charlm.py --text tinyshakespeare.txt \
         --hidden 256 --layers 2 --batch 32 --seq 64 --lr 0.002 --clip 5 --time-budget 300 --threads 2
 """
 import argparse
