@@ -59,7 +59,7 @@ let package = Package(
             name: "RecurrentCLI",
             dependencies: ["Recurrent", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        // Shared by the test targets: paths to ../shared, fixture loading, tolerance helpers.
+        // Shared by the test targets: paths inside the repository, fixture loading, tolerance helpers.
         .target(name: "RecurrentTestSupport", dependencies: ["Recurrent"], path: "Tests/RecurrentTestSupport"),
         .testTarget(name: "RecurrentCoreTests", dependencies: ["RecurrentCore"]),
         .testTarget(name: "RecurrentAutodiffTests", dependencies: ["RecurrentCore", "RecurrentAutodiff"]),

@@ -35,7 +35,8 @@ struct DemoCommand: ParsableCommand {
         }
     }
 
-    /// The two forward-propagation examples of ../shared/reference/01 (values printed to two decimals).
+    /// The two forward-propagation examples of lecture 01 ("Recurrent Neural Network", the worked
+    /// examples of forward propagation; values printed to two decimals).
     private func printWorkedExamples() throws {
         Console.line("Worked examples (lecture 01, forward propagation)")
         // 'dogs': vocabulary {d, o, g, s}, three tanh hidden units, no biases, input 'd' = one-hot.

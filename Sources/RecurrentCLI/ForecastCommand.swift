@@ -29,7 +29,7 @@ struct ForecastTrainCommand: ParsableCommand {
         those forecasts are scored together. Writes DIR/config.json, DIR/model.safetensors and the plot \
         DIR/forecast.svg.
 
-        Example: recurrent forecast train --csv airline-passengers.csv --target Passengers --transform log \
+        Example: recurrent forecast train --csv data/airline-passengers.csv --target Passengers --transform log \
         --window 24 --horizon 12 --out runs/airline
         """)
 
@@ -206,7 +206,7 @@ struct ForecastPredictCommand: ParsableCommand {
         The CSV needs the checkpoint's target (and feature) columns and at least --window rows; the \
         forecast starts after its last row. Dates are continued when the date column has a regular step.
 
-        Example: recurrent forecast predict --checkpoint runs/airline --csv airline-passengers.csv --horizon 12
+        Example: recurrent forecast predict --checkpoint runs/airline --csv data/airline-passengers.csv --horizon 12
         """)
 
     @Option(help: ArgumentHelp("The directory written by 'forecast train'.", valueName: "dir"))
