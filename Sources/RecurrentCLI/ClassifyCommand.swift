@@ -249,8 +249,10 @@ struct ClassifyTrainCommand: ParsableCommand {
     /// Refuses to write into a directory whose config.json belongs to another kind of run.
     private func checkRunDirectory(_ url: URL) throws {
         let configuration = url.appendingPathComponent(TextClassificationCheckpoint.configurationFile)
-        guard let data = try? Data(contentsOf: configuration) else { return }
-        let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        guard InputFile.kind(of: configuration) != nil else { return }
+        // Anything there that is not a readable classify config.json (a FIFO, a directory, another format) is in use.
+        let data = try? InputFile.read(configuration, limit: InputFile.jsonByteLimit)
+        let object = data.flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
         guard object?["format"] as? String == TextClassificationCheckpoint.format else {
             throw CheckpointError.outputDirectoryInUse(path: url.path)
         }
