@@ -184,7 +184,7 @@ public struct TrainingCheckpoint {
                 schedulerEntries[String(name.dropFirst("scheduler.".count))] = tensor
             } else {
                 throw CheckpointError.optimizerStateMismatch(path: optimizerPath, reason:
-                    "entry '\(name)' belongs to neither the optimizer nor the scheduler")
+                    "entry '\(ErrorMessage.excerpt(name))' belongs to neither the optimizer nor the scheduler")
             }
         }
         do {
@@ -205,6 +205,13 @@ public struct TrainingCheckpoint {
         }
         guard state.position.epoch >= 0, state.position.window >= 0 else {
             throw CheckpointError.invalidState(path: statePath, reason: "the data position \(state.position) is negative")
+        }
+        // The next batch's epoch is the schedule's (or the one after, at an epoch boundary); resuming
+        // steps the schedule up to it, so an epoch of 10^18 would loop for ever.
+        guard state.position.epoch >= scheduler.lastEpoch, state.position.epoch <= scheduler.lastEpoch + 1 else {
+            throw CheckpointError.invalidState(path: statePath, reason:
+                "the data position's epoch \(state.position.epoch) does not follow the learning-rate schedule's epoch "
+                    + "\(scheduler.lastEpoch) (optimizer.safetensors)")
         }
         let carriedPath = path(File.carriedState).path
         var carried = try ModelCheckpointFiles.readTensors(at: path(File.carriedState))
