@@ -109,12 +109,6 @@ public struct TrainingCheckpoint {
         var step: Int
     }
 
-    /// Only the version fields, read first so that a newer format is reported as such.
-    private struct FormatHeader: Decodable {
-        var format: String?
-        var formatVersion: Int?
-    }
-
     private init(directory: URL, runDirectory: URL?) throws {
         self.directory = directory
         self.runDirectory = runDirectory
@@ -127,17 +121,10 @@ public struct TrainingCheckpoint {
         }
 
         // config.json: format and version first, then the configuration.
-        let configurationData = try read(File.configuration)
+        let file = try ModelCheckpointFiles.readConfiguration(ConfigurationFile.self, at: directory, configurationFile: File.configuration,
+                                                              modelFile: File.model, format: Self.format,
+                                                              formatVersion: Self.formatVersion).contents
         let configurationPath = path(File.configuration).path
-        let header = try decode(FormatHeader.self, File.configuration, configurationData)
-        guard header.format == Self.format, let version = header.formatVersion else {
-            throw CheckpointError.unsupportedVersion(path: configurationPath, found: header.format.map { "'\($0)'" } ?? "none",
-                                                     supported: Self.formatVersion)
-        }
-        guard version == Self.formatVersion else {
-            throw CheckpointError.unsupportedVersion(path: configurationPath, found: "version \(version)", supported: Self.formatVersion)
-        }
-        let file = try decode(ConfigurationFile.self, File.configuration, configurationData)
         do {
             try file.training.validate()
             try file.training.model.validate()
