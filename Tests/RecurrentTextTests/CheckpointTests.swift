@@ -404,6 +404,12 @@ final class CheckpointTests: XCTestCase {
         try editJSON(checkpoint.appendingPathComponent("state.json")) { $0["step"] = 3 }
         assertLoadFails(copy, { if case .invalidState = $0 { return true }; return false }, mentioning: "step 3")
 
+        // An epoch far ahead of the schedule's: resuming would step the schedule 10^18 times.
+        (copy, checkpoint) = try freshCopy(of: run)
+        try editJSON(checkpoint.appendingPathComponent("state.json")) { $0["position"] = ["epoch": 1_000_000_000_000_000_000, "window": 0] }
+        assertLoadFails(copy, { if case .invalidState = $0 { return true }; return false },
+                        mentioning: "the data position's epoch 1000000000000000000 does not follow the learning-rate schedule's epoch 0")
+
         (copy, checkpoint) = try freshCopy(of: run)
         try editJSON(checkpoint.appendingPathComponent("state.json")) { $0["dropoutGenerator"] = ["0", "0", "0", "0"] }
         assertLoadFails(copy, { if case .malformed = $0 { return true }; return false }, mentioning: "dropoutGenerator")
@@ -412,6 +418,34 @@ final class CheckpointTests: XCTestCase {
         (copy, checkpoint) = try freshCopy(of: run)
         try FileManager.default.removeItem(at: checkpoint)
         assertLoadFails(copy, { if case .malformed = $0 { return true }; return false }, mentioning: "step-00000004")
+    }
+
+    /// A config.json may ask for an LSTM projection (`projSize`): the head then reads the projected
+    /// state and the carried h is projSize wide. It trains, saves, loads, resumes and samples (it
+    /// used to trap in Linear's precondition at the first forward).
+    func testAProjectedLSTMTrainsLoadsResumesAndSamples() throws {
+        var configuration = tinyConfiguration(maxSteps: 4)
+        configuration.model.recurrent.projSize = 5
+        configuration.evaluateEvery = 4
+        let run = try makeTemporaryDirectory(self, "projected")
+        try LanguageModelTrainer(configuration: configuration, corpus: arithmeticCorpus(configuration), outputDirectory: run).train()
+        let checkpoint = try TrainingCheckpoint.load(from: run)
+        XCTAssertEqual(checkpoint.configuration.model.recurrent.projSize, 5)
+        let shapes = Dictionary(uniqueKeysWithValues: checkpoint.model.stateDict().map { ($0.name, $0.tensor.shape) })
+        XCTAssertEqual(shapes["lstm.weight_hr_l0"], [5, 12])
+        XCTAssertEqual(shapes["head.weight"], [checkpoint.vocabulary.count, 5])
+        let carried = try SafetensorsFile(contentsOf: checkpoint.directory.appendingPathComponent(TrainingCheckpoint.File.carriedState))
+        XCTAssertEqual(carried.info("h")?.shape, [2, 4, 5])
+        XCTAssertEqual(carried.info("c")?.shape, [2, 4, 12])
+        let resumed = try resume(run, to: 6)
+        XCTAssertEqual(resumed.state.step, 6)
+        // The batch-1 stepper (sampling) gives the model's own loss.
+        let model = try TrainingCheckpoint.load(from: run).model
+        let tokens = Array(try corpus(for: checkpoint).training.prefix(30))
+        let batched = try model.evaluate(tokens: tokens, batchSize: 1, sequenceLength: 7).loss
+        model.isTraining = false
+        let stepped = LanguageModelStepper(model).totalCrossEntropy(tokens) / Double(tokens.count - 1)
+        XCTAssertEqual(stepped, batched, accuracy: 1e-5 * batched)
     }
 
     func testResumeChecksTextConfigurationAndOutputDirectory() throws {

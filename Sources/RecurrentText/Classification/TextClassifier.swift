@@ -41,13 +41,26 @@ public struct TextClassifierConfiguration: Codable, Equatable, Sendable {
     /// The width D·H of the pooled vector.
     public var pooledSize: Int { (bidirectional ? 2 : 1) * hiddenSize }
 
-    /// Throws a `ConfigurationError` naming the first invalid field.
+    /// Throws a `ConfigurationError` naming the first invalid field (sizes within `SizeLimits`).
     public func validate() throws {
         try ConfigurationError.require(vocabularySize >= 3, "vocabularySize", "must be at least 3 (<pad>, <unk> and one token), got \(vocabularySize)")
+        try ConfigurationError.requireSize(vocabularySize, "vocabularySize")
         try ConfigurationError.require(classCount >= 2, "classCount", "must be at least 2, got \(classCount)")
-        try ConfigurationError.require(embeddingSize >= 1, "embeddingSize", "must be positive, got \(embeddingSize)")
+        try ConfigurationError.requireSize(classCount, "classCount")
+        try ConfigurationError.requireSize(embeddingSize, "embeddingSize")
         try ConfigurationError.require(dropout >= 0 && dropout < 1, "dropout", "must be in [0, 1), got \(dropout)")
         try recurrentConfiguration.validate()
+        try ConfigurationError.requireParameterCount(parameterShapes)
+    }
+
+    /// The state-dict names and shapes of the classifier's parameters, computed without allocating
+    /// them: `embedding.weight` `(V, E)`, the recurrent layer's under `lstm.`/`gru.`/`rnn.`,
+    /// `head.weight` `(C, D·H)`, `head.bias` `(C)`.
+    /// - Precondition: the sizes are within `SizeLimits`, so the products fit in `Int`.
+    public var parameterShapes: [(name: String, shape: [Int])] {
+        prefixed("embedding", Embedding.parameterShapes(count: vocabularySize, dimension: embeddingSize))
+            + prefixed(cell.moduleName, recurrentConfiguration.parameterShapes)
+            + prefixed("head", Linear.parameterShapes(inputSize: pooledSize, outputSize: classCount))
     }
 }
 
@@ -92,8 +105,14 @@ public final class TextClassifier: Module {
     public let vocabulary: ClassificationVocabulary
     /// The class names, index = class id.
     public let labels: [String]
-    /// Tokens kept per text (the first ones); nil keeps all.
-    public let maxLength: Int?
+    /// Tokens read per text (the first ones; the rest are ignored), as Keras's `maxlen` and Hugging
+    /// Face's `max_length` with truncation: at most `maximumMaxLength`, `defaultMaxLength` unless given.
+    /// Bounds the memory one text takes, whatever its length.
+    public let maxLength: Int
+    /// The default of `maxLength`: 512 tokens.
+    public static let defaultMaxLength = 512
+    /// The largest `maxLength` accepted: 10,000 tokens.
+    public static let maximumMaxLength = 10_000
     let embedding: Embedding
     let recurrent: any RecurrentLayer
     let head: Linear
@@ -108,6 +127,7 @@ public final class TextClassifier: Module {
     }
 
     /// A model with parameters drawn from `rng` (PyTorch's default initialisation of each layer).
+    /// - Parameter maxLength: tokens read per text; nil is `defaultMaxLength`.
     /// - Throws: `ConfigurationError` naming an invalid size.
     public init(_ configuration: TextClassifierConfiguration, vocabulary: ClassificationVocabulary, labels: [String],
                 maxLength: Int? = nil, using rng: inout RandomGenerator) throws {
@@ -116,7 +136,8 @@ public final class TextClassifier: Module {
                                        "is \(configuration.vocabularySize) but the vocabulary has \(vocabulary.count) tokens")
         try ConfigurationError.require(labels.count == configuration.classCount, "classCount",
                                        "is \(configuration.classCount) but there are \(labels.count) labels")
-        try ConfigurationError.require(maxLength.map { $0 >= 1 } ?? true, "maxLength", "must be positive, got \(maxLength ?? 0)")
+        let maxLength = maxLength ?? Self.defaultMaxLength
+        try ConfigurationError.requireSize(maxLength, "maxLength", maximum: Self.maximumMaxLength)
         self.configuration = configuration
         self.vocabulary = vocabulary
         self.labels = labels

@@ -43,12 +43,12 @@ public struct TextCorpus: Sendable {
             self.sequenceLength = sequenceLength
         }
 
-        /// Throws `ConfigurationError` for a size that is not positive or a fraction outside `[0, 1)`.
+        /// Throws `ConfigurationError` for a size that is not positive or above `SizeLimits.maximumDimension`,
+        /// or a fraction outside `[0, 1)`.
         public func validate() throws {
-            try ConfigurationError.require(batchSize > 0, "batchSize", "must be positive, got \(batchSize)")
-            try ConfigurationError.require(sequenceLength > 0, "sequenceLength", "must be positive, got \(sequenceLength)")
-            try ConfigurationError.require(maxVocabularySize > 0, "maxVocabularySize",
-                                           "must be positive, got \(maxVocabularySize)")
+            try ConfigurationError.requireSize(batchSize, "batchSize")
+            try ConfigurationError.requireSize(sequenceLength, "sequenceLength")
+            try ConfigurationError.requireSize(maxVocabularySize, "maxVocabularySize")
             try ConfigurationError.require(validationFraction >= 0 && validationFraction < 1, "validationFraction",
                                            "must be in [0, 1), got \(validationFraction)")
         }
@@ -76,17 +76,10 @@ public struct TextCorpus: Sendable {
     public static func load(from url: URL, configuration: Configuration, vocabulary: Vocabulary? = nil) throws -> TextCorpus {
         try configuration.validate()
         let path = url.path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw TextCorpusError.fileNotFound(path: path)
-        }
-        if isDirectory.boolValue { throw TextCorpusError.unreadable(path: path, reason: "it is a directory") }
         let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            let reason = (error as NSError).localizedFailureReason ?? error.localizedDescription
-            throw TextCorpusError.unreadable(path: path, reason: reason)
+        do { data = try InputFile.read(url, limit: .max) } catch let error as InputFileError {
+            if error.problem == .notFound { throw TextCorpusError.fileNotFound(path: path) }
+            throw TextCorpusError.unreadable(path: path, reason: error.reason)
         }
         return try TextCorpus(bytes: [UInt8](data), source: path, configuration: configuration, vocabulary: vocabulary)
     }

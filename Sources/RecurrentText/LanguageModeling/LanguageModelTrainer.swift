@@ -143,7 +143,7 @@ public final class LanguageModelTrainer {
         }
         guard corpus.fingerprint == checkpoint.corpusFingerprint else {
             throw CheckpointError.vocabularyMismatch(path: directoryPath, reason:
-                "the text '\(corpus.source)' is not the text the checkpoint was trained on ('\(checkpoint.corpusSource)')")
+                "the text '\(corpus.source)' is not the text the checkpoint was trained on ('\(ErrorMessage.excerpt(checkpoint.corpusSource))')")
         }
         try Self.requireMatching(corpus, configuration)
         let run = outputDirectory ?? checkpoint.runDirectory

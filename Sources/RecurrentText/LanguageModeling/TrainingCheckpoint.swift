@@ -109,49 +109,26 @@ public struct TrainingCheckpoint {
         var step: Int
     }
 
-    /// Only the version fields, read first so that a newer format is reported as such.
-    private struct FormatHeader: Decodable {
-        var format: String?
-        var formatVersion: Int?
-    }
-
     private init(directory: URL, runDirectory: URL?) throws {
         self.directory = directory
         self.runDirectory = runDirectory
         func path(_ name: String) -> URL { directory.appendingPathComponent(name) }
-        func read(_ name: String) throws -> Data {
-            let url = path(name)
-            guard FileManager.default.fileExists(atPath: url.path) else { throw CheckpointError.missingFile(path: url.path) }
-            do { return try Data(contentsOf: url) } catch {
-                throw CheckpointError.malformed(path: url.path, reason: "cannot read it (\(error.localizedDescription))")
-            }
-        }
+        func read(_ name: String) throws -> Data { try ModelCheckpointFiles.readJSON(at: path(name)) }
         func decode<T: Decodable>(_ type: T.Type, _ name: String, _ data: Data) throws -> T {
             do { return try JSONDecoder().decode(type, from: data) } catch {
                 throw CheckpointError.malformed(path: path(name).path, reason: Self.describe(error))
             }
         }
-        func safetensors(_ name: String) throws -> [String: Tensor] {
-            let url = path(name)
-            guard FileManager.default.fileExists(atPath: url.path) else { throw CheckpointError.missingFile(path: url.path) }
-            do { return try SafetensorsFile(contentsOf: url).tensors() } catch {
-                throw CheckpointError.malformed(path: url.path, reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
-            }
-        }
 
         // config.json: format and version first, then the configuration.
-        let configurationData = try read(File.configuration)
+        let file = try ModelCheckpointFiles.readConfiguration(ConfigurationFile.self, at: directory, configurationFile: File.configuration,
+                                                              modelFile: File.model, format: Self.format,
+                                                              formatVersion: Self.formatVersion).contents
         let configurationPath = path(File.configuration).path
-        let header = try decode(FormatHeader.self, File.configuration, configurationData)
-        guard header.format == Self.format, let version = header.formatVersion else {
-            throw CheckpointError.unsupportedVersion(path: configurationPath, found: header.format.map { "'\($0)'" } ?? "none",
-                                                     supported: Self.formatVersion)
-        }
-        guard version == Self.formatVersion else {
-            throw CheckpointError.unsupportedVersion(path: configurationPath, found: "version \(version)", supported: Self.formatVersion)
-        }
-        let file = try decode(ConfigurationFile.self, File.configuration, configurationData)
-        do { try file.training.validate() } catch {
+        do {
+            try file.training.validate()
+            try file.training.model.validate()
+        } catch {
             throw CheckpointError.malformed(path: configurationPath, reason: Self.describe(error))
         }
         guard let fingerprint = UInt64(file.corpusFingerprint, radix: 16) else {
@@ -173,22 +150,19 @@ public struct TrainingCheckpoint {
                 "the vocabulary has \(vocabulary.count) tokens, the model has \(configuration.model.vocabularySize)")
         }
 
-        // model.safetensors: exactly the weights of the configured model.
-        var scratch = RandomGenerator(seed: 0)
-        let model: LanguageModel
-        do { model = try LanguageModel(configuration.model, using: &scratch) } catch {
-            throw CheckpointError.malformed(path: configurationPath, reason: Self.describe(error))
-        }
-        let weights = try safetensors(File.model)
-        do { try model.loadStateDict(weights, strict: true) } catch {
-            throw CheckpointError.weightsMismatch(path: path(File.model).path, reason: Self.describe(error))
+        // model.safetensors: exactly the weights of the configured model, checked before it is built.
+        let modelConfiguration = file.training.model
+        let model = try ModelCheckpointFiles.loadModel(weightsAt: path(File.model), configurationURL: path(File.configuration),
+                                                       expecting: modelConfiguration.parameterShapes) {
+            var scratch = RandomGenerator(seed: 0)
+            return try LanguageModel(modelConfiguration, using: &scratch)
         }
         model.isTraining = true
         self.model = model
 
         // optimizer.safetensors: optimizer.* and scheduler.* entries.
         let optimizerPath = path(File.optimizer).path
-        let entries = try safetensors(File.optimizer)
+        let entries = try ModelCheckpointFiles.readTensors(at: path(File.optimizer))
         var optimizerEntries: [String: Tensor] = [:], schedulerEntries: [String: Tensor] = [:]
         for (name, tensor) in entries {
             if name.hasPrefix("optimizer.") {
@@ -197,7 +171,7 @@ public struct TrainingCheckpoint {
                 schedulerEntries[String(name.dropFirst("scheduler.".count))] = tensor
             } else {
                 throw CheckpointError.optimizerStateMismatch(path: optimizerPath, reason:
-                    "entry '\(name)' belongs to neither the optimizer nor the scheduler")
+                    "entry '\(ErrorMessage.excerpt(name))' belongs to neither the optimizer nor the scheduler")
             }
         }
         do {
@@ -219,10 +193,19 @@ public struct TrainingCheckpoint {
         guard state.position.epoch >= 0, state.position.window >= 0 else {
             throw CheckpointError.invalidState(path: statePath, reason: "the data position \(state.position) is negative")
         }
+        // The next batch's epoch is the schedule's (or the one after, at an epoch boundary); resuming
+        // steps the schedule up to it, so an epoch of 10^18 would loop for ever.
+        guard state.position.epoch >= scheduler.lastEpoch, state.position.epoch <= scheduler.lastEpoch + 1 else {
+            throw CheckpointError.invalidState(path: statePath, reason:
+                "the data position's epoch \(state.position.epoch) does not follow the learning-rate schedule's epoch "
+                    + "\(scheduler.lastEpoch) (optimizer.safetensors)")
+        }
         let carriedPath = path(File.carriedState).path
-        var carried = try safetensors(File.carriedState)
+        var carried = try ModelCheckpointFiles.readTensors(at: path(File.carriedState))
         let m = configuration.model
-        let stateShape = [m.numLayers, configuration.batchSize, m.hiddenSize]
+        // h is projSize wide with a projection, c always hiddenSize.
+        let stateShapes = ["h": [m.numLayers, configuration.batchSize, m.recurrent.outputHiddenSize],
+                           "c": [m.numLayers, configuration.batchSize, m.hiddenSize]]
         let expectedNames: Set<String> = m.recurrent.cell.hasCellState ? ["h", "c"] : ["h"]
         // Truncated BPTT with k2 > k1: the tokens of the next window's history.
         if let history = carried.removeValue(forKey: "history") {
@@ -244,9 +227,9 @@ public struct TrainingCheckpoint {
                 throw CheckpointError.invalidState(path: carriedPath, reason:
                     "it holds \(carried.keys.sorted()), a \(m.cell.rawValue) state is \(expectedNames.sorted())")
             }
-            for (name, tensor) in carried where tensor.shape != stateShape {
+            for (name, tensor) in carried where tensor.shape != stateShapes[name] {
                 throw CheckpointError.invalidState(path: carriedPath, reason:
-                    "'\(name)' has shape \(tensor.shape), expected (numLayers, batchSize, hiddenSize) = \(stateShape)")
+                    "'\(name)' has shape \(tensor.shape), expected (numLayers, batchSize, \(name == "h" ? "outputHiddenSize" : "hiddenSize")) = \(stateShapes[name]!)")
             }
             carriedState = RecurrentLayerState(h: Variable(carried["h"]!), c: carried["c"].map { Variable($0) })
         }
