@@ -1,4 +1,6 @@
 import Foundation
+import RecurrentCore
+import RecurrentFormats
 
 /// Reading the `config.json` of a checkpoint directory, written once for the commands whose
 /// checkpoint is a `config.json` beside a `model.safetensors` (forecasting, classification,
@@ -46,6 +48,30 @@ package enum ModelCheckpointFiles {
         } catch {
             throw CheckpointError.malformed(path: configurationURL.path, reason: CheckpointError.describe(error))
         }
+    }
+
+    /// The bytes of the checkpoint file at `url`.
+    /// - Throws: `CheckpointError.missingFile` or `.malformed`.
+    package static func readFile(at url: URL) throws -> Data {
+        guard FileManager.default.fileExists(atPath: url.path) else { throw CheckpointError.missingFile(path: url.path) }
+        do { return try Data(contentsOf: url) } catch {
+            throw CheckpointError.malformed(path: url.path, reason: "cannot read it (\(error.localizedDescription))")
+        }
+    }
+
+    /// The tensors of the safetensors checkpoint file at `url`, every value finite.
+    /// - Throws: `CheckpointError.missingFile`, `.malformed`, or `.weightsMismatch` naming a tensor
+    ///   that holds NaN or infinity.
+    package static func readFiniteTensors(at url: URL) throws -> [String: Tensor] {
+        guard FileManager.default.fileExists(atPath: url.path) else { throw CheckpointError.missingFile(path: url.path) }
+        let tensors: [String: Tensor]
+        do { tensors = try SafetensorsFile(contentsOf: url).tensors() } catch {
+            throw CheckpointError.malformed(path: url.path, reason: CheckpointError.describe(error))
+        }
+        if let name = tensors.keys.sorted().first(where: { !tensors[$0]!.scalars.allSatisfy(\.isFinite) }) {
+            throw CheckpointError.weightsMismatch(path: url.path, reason: "'\(name)' holds values that are not finite")
+        }
+        return tensors
     }
 }
 

@@ -35,6 +35,20 @@ class BinaryTestCase: XCTestCase {
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
+        return try runToEnd(process)
+    }
+
+    /// `run(arguments)` under a file-size limit of `blocks` × 512 bytes (`ulimit -f`): a deterministic
+    /// stand-in for a full disk, since every write past the limit fails (with EFBIG), also as root.
+    func run(_ arguments: [String], fileSizeLimitBlocks blocks: Int) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "ulimit -f \(blocks) && exec \"$0\" \"$@\"", Self.binary.path] + arguments
+        return try runToEnd(process)
+    }
+
+    /// Runs `process` in the scratch directory to its end, collecting its output.
+    private func runToEnd(_ process: Process) throws -> Result {
         process.currentDirectoryURL = scratch
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
