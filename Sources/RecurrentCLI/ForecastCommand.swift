@@ -114,11 +114,8 @@ struct ForecastTrainCommand: ParsableCommand {
                                valueName: "dir"))
     var out: String?
 
-    @Option(help: ArgumentHelp("Continue the run saved in this directory, exactly where it stopped.", valueName: "dir"))
-    var resume: String?
-
-    @Option(help: "Write a resumable checkpoint every this many epochs (default: every 30 s of training), and after the last.")
-    var checkpointEvery: Int?
+    @OptionGroup var resuming: ResumeOptions
+    private var resume: String? { resuming.resume }
 
     @Option(help: ArgumentHelp("Write the test plot here instead of DIR/forecast.svg.", valueName: "file"))
     var plot: String?
@@ -130,7 +127,6 @@ struct ForecastTrainCommand: ParsableCommand {
         if resume == nil {
             guard csv != nil, target != nil, out != nil else { throw ValidationError("give --csv FILE, --target COLUMN and --out DIR (or --resume DIR)") }
         }
-        if let checkpointEvery, checkpointEvery < 1 { throw ValidationError("--checkpoint-every must be positive, got \(checkpointEvery)") }
     }
 
     func run() throws {
@@ -188,22 +184,22 @@ struct ForecastTrainCommand: ParsableCommand {
         }
         let started = Date()
         let report = max(1, c.epochs / 10)
-        let result = try trainer.train(checkpoints: checkpointEvery.map { .every($0) } ?? .default) { epoch in
+        let result = try trainer.train(checkpoints: resuming.interval) { epoch in
             guard !json, epoch.epoch % report == 0 || epoch.epoch == c.epochs else { return }
             Console.progress(String(format: "epoch %d/%d  train loss %.5f  validation loss %.5f%@", epoch.epoch, c.epochs,
                                     epoch.trainingLoss, epoch.validationLoss, epoch.isBest ? "  (best)" : ""))
         }
         Console.finishProgressLine()
         try ForecastCheckpoint.save(result.forecaster, to: directory, split: result.split, test: result.test)
-        let plotURL = plot.map { URL(fileURLWithPath: $0) } ?? directory.appendingPathComponent("forecast.svg")
+        let plotURL = plot.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: out ?? resume!).appendingPathComponent("forecast.svg")
         let title = "\(URL(fileURLWithPath: csv).deletingPathExtension().lastPathComponent): \(m.cell.rawValue) "
             + "\(m.cell == .narx ? "closed loop" : m.strategy.rawValue) (\(c.transform == .log ? "log, " : "")\(m.targetMode.rawValue)), test split"
         try AtomicFile.write(Data(ForecastPlot.test(trainer.series, result: result, title: title).render().utf8), to: plotURL)
         let seconds = Date().timeIntervalSince(started)
         if json {
-            Console.printJSON(summary(result, seconds: seconds, plot: plotURL.path, directory: directory.path))
+            Console.printJSON(summary(result, seconds: seconds, plot: plotURL.path, directory: out ?? resume!))
         } else {
-            printTable(result, seconds: seconds, plot: plotURL.path, directory: directory.path)
+            printTable(result, seconds: seconds, plot: plotURL.path, directory: out ?? resume!)
         }
     }
 

@@ -204,14 +204,14 @@ public final class ForecastTrainer {
         let z = normalizer.normalize(series)
         let validationOrigins = split.validationOrigins(window: m.window, horizon: m.horizon)
         var (model, optimizer, state, bestWeights) = try start(z)
-        var writer = CheckpointWriter(store: checkpointStore, monitor: state.divergence, interval: checkpoints)
-        func isFinished() -> Bool { state.epoch >= c.epochs || c.patience.map { state.epoch - state.bestEpoch >= $0 } ?? false }
+        var writer = CheckpointWriter(store: checkpointStore, monitor: state.progress.divergence, interval: checkpoints)
+        func isFinished() -> Bool { state.progress.epoch >= c.epochs || c.patience.map { state.progress.epoch - state.bestEpoch >= $0 } ?? false }
 
         while !isFinished() {
             model.isTraining = true
-            var generator = state.generator
+            var generator = state.progress.generator
             state.order.shuffle(using: &generator)
-            state.generator = generator
+            state.progress.generator = generator
             var total = 0.0, batches = 0
             for start in stride(from: 0, to: state.order.count, by: c.batchSize) {
                 let batch = Array(state.order[start..<min(start + c.batchSize, state.order.count)])
@@ -219,29 +219,28 @@ public final class ForecastTrainer {
                 let loss = model.loss(z, origins: batch)
                 loss.backward()
                 let norm = c.clipNorm.map { clipGradientNorm(model.parameters, maxNorm: $0) } ?? gradientNorm(model.parameters)
-                try writer.check(step: state.step + 1, loss: loss.value.scalars[0], gradientNorm: norm)
+                try writer.check(step: state.progress.step + 1, loss: loss.value.scalars[0], gradientNorm: norm)
                 optimizer.step()
-                state.step += 1
+                state.progress.step += 1
                 total += Double(loss.value.scalars[0])
                 batches += 1
             }
             model.isTraining = false
             let validationLoss = GradientMode.withoutGradients { Double(model.loss(z, origins: validationOrigins).value.scalars[0]) }
-            try DivergenceMonitor.checkFinite(step: state.step, validationLoss: validationLoss)
-            state.epoch += 1
+            try DivergenceMonitor.checkFinite(step: state.progress.step, validationLoss: validationLoss)
+            state.progress.epoch += 1
             let isBest = validationLoss < (state.bestLoss ?? .infinity)
             if isBest {
-                (state.bestEpoch, state.bestLoss) = (state.epoch, validationLoss)
+                (state.bestEpoch, state.bestLoss) = (state.progress.epoch, validationLoss)
                 bestWeights = model.stateDict()
             }
-            progress(ForecastEpoch(epoch: state.epoch, trainingLoss: total / Double(batches), validationLoss: validationLoss, isBest: isBest))
-            if writer.isDue(after: state.epoch) || isFinished() {
+            progress(ForecastEpoch(epoch: state.progress.epoch, trainingLoss: total / Double(batches), validationLoss: validationLoss, isBest: isBest))
+            if writer.isDue(after: state.progress.epoch) || isFinished() {
                 let snapshot = state
-                try writer.save(step: state.step, isFinal: isFinished()) { monitor in
+                try writer.save(step: state.progress.step, isFinal: isFinished()) { monitor in
                     var saved = snapshot
-                    saved.divergence = monitor
-                    return try ForecastTrainingCheckpoint.files(
-                        format: ForecastTrainingCheckpoint.forecastFormat, configuration: c, dataFingerprint: series.fingerprint,
+                    saved.progress.divergence = monitor
+                    return try ForecastTrainingCheckpoint.files(configuration: c, dataFingerprint: series.fingerprint,
                         data: dataSource, state: saved, weights: model.stateDict(), optimizerState: optimizer.stateDict(),
                         bestWeights: bestWeights)
                 }
@@ -249,7 +248,7 @@ public final class ForecastTrainer {
         }
         try model.loadStateDict(Dictionary(uniqueKeysWithValues: (bestWeights ?? model.stateDict()).map { ($0.name, $0.tensor) }))
         model.isTraining = false
-        return try finish(model, bestEpoch: state.bestEpoch, epochsRun: state.epoch, bestLoss: state.bestLoss ?? .infinity)
+        return try finish(model, bestEpoch: state.bestEpoch, epochsRun: state.progress.epoch, bestLoss: state.bestLoss ?? .infinity)
     }
 
     /// The model, optimizer, state and best weights to train from: a new run's, or the checkpoint's.
@@ -269,8 +268,8 @@ public final class ForecastTrainer {
         let origins = split.trainingOrigins(window: m.window, horizon: m.horizon)
         // The loss at the start for the divergence rule: the initial model over the whole training split.
         let initialLoss = GradientMode.withoutGradients { Double(model.loss(z, origins: origins).value.scalars[0]) }
-        let state = ForecastTrainingState(step: 0, epoch: 0, order: origins, generator: rng, bestEpoch: 0, bestLoss: nil,
-                                          divergence: DivergenceMonitor(referenceLoss: initialLoss.isFinite ? initialLoss : nil))
+        let progress = TrainingProgress(generator: rng, divergence: DivergenceMonitor(referenceLoss: initialLoss.isFinite ? initialLoss : nil))
+        let state = ForecastTrainingState(progress: progress, order: origins, bestEpoch: 0, bestLoss: nil)
         return (model, optimizer, state, nil)
     }
 

@@ -6,8 +6,37 @@ import RecurrentFormats
 /// The progress part of a `ResumableCheckpoint`: what a trainer needs besides the weights and the
 /// optimizer state to continue exactly where it stopped (its `state.json`).
 public protocol ResumableTrainingState: Codable {
+    /// The `format` of the checkpoint's `config.json` ("recurrent.forecast-training-checkpoint").
+    static var checkpointFormat: String { get }
+    /// The counters, the data-order generator and the divergence rule.
+    var progress: TrainingProgress { get }
+}
+
+extension ResumableTrainingState {
     /// Optimizer steps done; names the checkpoint (`step-00000400`).
-    var step: Int { get }
+    public var step: Int { progress.step }
+    /// Epochs done (see `TrainingProgress.epoch`).
+    public var epoch: Int { progress.epoch }
+}
+
+/// What every resumable trainer counts and draws: steps, epochs, the generator of the data order,
+/// and the state of the divergence rule.
+public struct TrainingProgress: Codable, Equatable, Sendable {
+    /// Optimizer steps done.
+    public var step: Int
+    /// Epochs done (the translation trainer: epochs begun).
+    public var epoch: Int
+    /// The generator of the data order.
+    @HexEncoded public var generator: RandomGenerator
+    /// The divergence rule's state.
+    public var divergence: DivergenceMonitor
+
+    public init(step: Int = 0, epoch: Int = 0, generator: RandomGenerator, divergence: DivergenceMonitor = DivergenceMonitor()) {
+        self.step = step
+        self.epoch = epoch
+        self.generator = generator
+        self.divergence = divergence
+    }
 }
 
 /// A checkpoint of the forecasting, classification or translation trainer, from which the run
@@ -56,13 +85,13 @@ public struct ResumableCheckpoint<Configuration: Codable, State: ResumableTraini
     }
 
     /// The files of a checkpoint (name and bytes), for `CheckpointStore.write(files:step:isBest:)`.
-    public static func files(format: String, configuration: Configuration, dataFingerprint: UInt64, data: [String: String],
+    public static func files(configuration: Configuration, dataFingerprint: UInt64, data: [String: String],
                              state: State, weights: [(name: String, tensor: Tensor)],
                              optimizerState: [(name: String, tensor: Tensor)],
                              bestWeights: [(name: String, tensor: Tensor)]?) throws -> [(name: String, data: Data)] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let header = ConfigurationFile(format: format, formatVersion: formatVersion, configuration: configuration,
+        let header = ConfigurationFile(format: State.checkpointFormat, formatVersion: formatVersion, configuration: configuration,
                                        dataFingerprint: Fingerprint.hexadecimal(dataFingerprint), data: data, step: state.step)
         var files: [(name: String, data: Data)] = [
             (File.model, try Safetensors.encode(weights, metadata: ["format": "pt"])),
@@ -76,7 +105,7 @@ public struct ResumableCheckpoint<Configuration: Codable, State: ResumableTraini
 
     /// Loads the checkpoint at `url`: a run directory (its `latest` checkpoint) or a checkpoint directory.
     /// - Throws: `CheckpointError` naming the missing or bad file.
-    public static func load(from url: URL, format: String) throws -> Self {
+    public static func load(from url: URL) throws -> Self {
         let url = url.standardizedFileURL
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -84,20 +113,20 @@ public struct ResumableCheckpoint<Configuration: Codable, State: ResumableTraini
         }
         if FileManager.default.fileExists(atPath: url.appendingPathComponent(File.configuration).path),
            url.deletingLastPathComponent().lastPathComponent == "checkpoints" {
-            return try Self(directory: url, runDirectory: url.deletingLastPathComponent().deletingLastPathComponent(), format: format)
+            return try Self(directory: url, runDirectory: url.deletingLastPathComponent().deletingLastPathComponent())
         }
         guard let latest = try CheckpointStore(runDirectory: url).checkpoint(.latest) else {
             throw CheckpointError.noCheckpoint(path: url.path, pointer: CheckpointPointer.latest.rawValue)
         }
-        return try Self(directory: latest, runDirectory: url, format: format)
+        return try Self(directory: latest, runDirectory: url)
     }
 
-    private init(directory: URL, runDirectory: URL, format: String) throws {
+    private init(directory: URL, runDirectory: URL) throws {
         self.directory = directory
         self.runDirectory = runDirectory
         let (file, configurationURL, _) = try ModelCheckpointFiles.readConfiguration(
             ConfigurationFile.self, at: directory, configurationFile: File.configuration, modelFile: File.model,
-            format: format, formatVersion: Self.formatVersion)
+            format: State.checkpointFormat, formatVersion: Self.formatVersion)
         guard let fingerprint = UInt64(file.dataFingerprint, radix: 16) else {
             throw CheckpointError.malformed(path: configurationURL.path, reason: "dataFingerprint is not hexadecimal")
         }
@@ -146,21 +175,26 @@ public struct ResumableCheckpoint<Configuration: Codable, State: ResumableTraini
     }
 
     /// Checks that a run may continue from this checkpoint with configuration `given` (the saved one
-    /// with the caller's changes) on data with `dataFingerprint`.
-    /// - Parameters:
-    ///   - mayChange: the configuration's JSON paths that may differ (stopping limits).
-    ///   - dataDescription: names the data in the error (a file path).
-    /// - Throws: `CheckpointError.configurationChanged` naming the first other field that differs;
-    ///   `.dataMismatch` when the data is not the data the checkpoint trained on.
+    /// with the caller's changes) on data with `dataFingerprint` (`checkConfiguration`, `checkData`).
     public func checkResume(configuration given: Configuration, mayChange: Set<String>, dataFingerprint: UInt64,
                             dataDescription: String) throws {
-        if let conflict = ResumeConflict.first(saved: configuration, given: given, mayChange: mayChange) { throw conflict.error }
-        guard dataFingerprint == self.dataFingerprint else {
-            throw CheckpointError.dataMismatch(path: directory.path, reason:
-                "'\(dataDescription)' is not the data it was trained on")
-        }
+        try checkConfiguration(given, mayChange: mayChange)
+        try checkData(fingerprint: dataFingerprint, description: dataDescription)
     }
 
+    /// - Parameter mayChange: the configuration's JSON paths that may differ (stopping limits).
+    /// - Throws: `CheckpointError.configurationChanged` naming the first other field that differs.
+    public func checkConfiguration(_ given: Configuration, mayChange: Set<String>) throws {
+        if let conflict = ResumeConflict.first(saved: configuration, given: given, mayChange: mayChange) { throw conflict.error }
+    }
+
+    /// - Parameter description: names the data in the error (a file path).
+    /// - Throws: `CheckpointError.dataMismatch` when the data is not the data the checkpoint trained on.
+    public func checkData(fingerprint: UInt64, description: String) throws {
+        guard fingerprint == dataFingerprint else {
+            throw CheckpointError.dataMismatch(path: directory.path, reason: "'\(description)' is not the data it was trained on")
+        }
+    }
 }
 
 /// The file names of a `ResumableCheckpoint` directory.
