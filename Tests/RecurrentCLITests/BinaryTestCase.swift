@@ -47,6 +47,18 @@ class BinaryTestCase: XCTestCase {
         return try runToEnd(process)
     }
 
+    /// Starts the binary in the scratch directory without waiting for it (output discarded).
+    func start(_ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = arguments
+        process.currentDirectoryURL = scratch
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     /// Runs `process` in the scratch directory to its end, collecting its output.
     private func runToEnd(_ process: Process) throws -> Result {
         process.currentDirectoryURL = scratch

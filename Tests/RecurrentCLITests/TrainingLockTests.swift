@@ -10,18 +10,6 @@ import Glibc
 final class TrainingLockTests: BinaryTestCase {
     private func exists(_ name: String) -> Bool { FileManager.default.fileExists(atPath: scratch.appendingPathComponent(name).path) }
 
-    /// Starts the binary in the scratch directory without waiting for it (output discarded).
-    private func start(_ arguments: [String]) throws -> Process {
-        let process = Process()
-        process.executableURL = Self.binary
-        process.arguments = arguments
-        process.currentDirectoryURL = scratch
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process
-    }
-
     /// Waits up to `seconds` for `condition`.
     private func waitFor(_ seconds: Double, _ condition: () -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
