@@ -10,21 +10,21 @@ import RecurrentAutodiff
 /// - its loss L_t is NaN or infinite, or
 /// - the global norm of its gradient (before clipping) is NaN or infinite, or
 /// - the smoothed loss S_t = (1 − α)·S_{t−1} + α·L_t, with α = 0.1 (about the last ten steps) and
-///   S_0 = L_ref, exceeds `factor` × L_ref (`factor` 100 by default).
+///   S_0 = L_ref, exceeds `factor` × L_ref (`factor` 10 by default).
 ///
 /// L_ref, the loss at the start, is the first step's loss (the initial model's loss on the first
 /// batch; for a cross-entropy that is close to ln(number of classes) whatever the batch), or a
 /// reference the trainer gives when one batch is too noisy for that (the forecasting trainer gives
 /// the initial model's loss over the whole training part: a regression loss of a small batch can be
 /// far below the typical one). Smoothing keeps one bad batch from stopping a run: a single loss
-/// must exceed about 1000 × L_ref (10 × the threshold) to trip the rule alone.
+/// must exceed about 91 × L_ref to trip the rule alone.
 ///
 /// The margin of the factor over normal training is measured in docs/training.md ("Divergence").
 ///
 /// The state is `Codable`: a checkpoint saves it, so that a resumed run takes the same decisions.
 public struct DivergenceMonitor: Codable, Equatable, Sendable {
     /// The default `factor`.
-    public static let defaultFactor = 100.0
+    public static let defaultFactor = 10.0
     /// The weight α of the newest loss in the smoothed loss.
     public static let smoothing = 0.1
 
