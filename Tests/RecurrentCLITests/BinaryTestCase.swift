@@ -38,8 +38,9 @@ class BinaryTestCase: XCTestCase {
         return try runToEnd(process)
     }
 
-    /// `run(arguments)` under a file-size limit of `blocks` × 512 bytes (`ulimit -f`): a deterministic
-    /// stand-in for a full disk, since every write past the limit fails (with EFBIG), also as root.
+    /// `run(arguments)` under a file-size limit of `blocks` blocks (`ulimit -f`; 512 bytes in dash,
+    /// 1 KB in bash): a deterministic stand-in for a full disk, since every write past the limit fails
+    /// (with EFBIG), also as root.
     func run(_ arguments: [String], fileSizeLimitBlocks blocks: Int) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")

@@ -126,17 +126,4 @@ final class ForecastCommandTests: BinaryTestCase {
                          "--lr", "1e6", "--out", "wrecked"], mentioning: "training diverged at step 2: the smoothed loss")
         XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.appendingPathComponent("wrecked").path))
     }
-
-    /// A write that fails at the first checkpoint (a file-size limit of 4 KB: the model file is
-    /// larger) gives one error line and leaves no directory behind.
-    func testAFailedFirstWriteLeavesNoDirectory() throws {
-        let csv = try write(monthlyCSV(), to: "monthly.csv")
-        let result = try run(["forecast", "train", "--csv", csv, "--target", "Value", "--window", "12", "--horizon", "6",
-                              "--hidden", "16", "--epochs", "3", "--out", "full"], fileSizeLimitBlocks: 8)
-        XCTAssertEqual(result.status, 1, result.stderr)
-        XCTAssertTrue(result.stderr.hasPrefix("error: cannot write '"), result.stderr)
-        XCTAssertTrue(result.stderr.contains("model.safetensors': writing temporary file: File too large"), result.stderr)
-        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.appendingPathComponent("full").path))
-    }
 }
