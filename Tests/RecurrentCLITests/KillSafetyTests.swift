@@ -58,24 +58,24 @@ final class KillSafetyTests: BinaryTestCase {
         let lastStep = try XCTUnwrap(latestStep(url("whole-\(scenario.name)")), file: file, line: line)
         var rng = RandomGenerator(seed: seed)
         var phases: [Phase: Int] = [:]
-        for kill in 0..<kills {
-            let name = "\(scenario.name)-\(kill)"
+        for attempt in 0..<kills {
+            let name = "\(scenario.name)-\(attempt)"
             let run = url(name)
             let target = rng.nextInt(below: lastStep)
             let pause = UInt32(rng.nextInt(below: 5000))
             let process = try start(scenario.train(name))
             while process.isRunning && latestStep(run) ?? 0 < target { usleep(200) }
-            if kill % 2 == 0 {
+            if attempt % 2 == 0 {
                 usleep(pause)
             } else {
                 let waited = Date()
                 while process.isRunning && !isWriting(run) && Date().timeIntervalSince(waited) < 0.5 { usleep(100) }
             }
             let wasRunning = process.isRunning
-            Glibc.kill(process.processIdentifier, SIGKILL)
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
 
-            let label = "\(scenario.name) kill \(kill) after step \(target)"
+            let label = "\(scenario.name) kill \(attempt) after step \(target)"
             let hasCheckpoint = FileManager.default.fileExists(atPath: run.appendingPathComponent("checkpoints/latest").path)
             let phase: Phase = !wasRunning ? .afterEnd : !hasCheckpoint ? .beforeFirstCheckpoint : isWriting(run) ? .duringWrite : .betweenWrites
             phases[phase, default: 0] += 1
