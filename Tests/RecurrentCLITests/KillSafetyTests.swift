@@ -114,7 +114,7 @@ final class KillSafetyTests: BinaryTestCase {
             load: { _ = try TrainingCheckpoint.load(from: $0) },
             results: { try self.latestFiles($0, ["model.safetensors", "optimizer.safetensors", "carried-state.safetensors"]) })
         let phases = try assertKillSafe(scenario, kills: 20, seed: 19)
-        // Measured: 9–10 kills inside steps and evaluations, 10–11 inside checkpoint writes.
+        // Measured in four runs: 5–10 kills inside steps and evaluations, 10–15 inside checkpoint writes.
         XCTAssertGreaterThanOrEqual(phases[.betweenWrites] ?? 0, 3, "\(phases)")
         XCTAssertGreaterThanOrEqual(phases[.duringWrite] ?? 0, 3, "\(phases)")
     }
