@@ -299,6 +299,66 @@ final class CheckpointTests: XCTestCase {
         }
     }
 
+    /// A real write failure (a full disk) in the middle of a checkpoint leaves no temporary
+    /// directory: the pointers name the previous checkpoint and nothing half-written stays.
+    func testAFailedFileWriteRemovesTheTemporaryDirectory() throws {
+        var writes = 0
+        var configuration = tinyConfiguration(maxSteps: 4)
+        configuration.evaluateEvery = 2
+        let run = try makeTemporaryDirectory(self, "full")
+        let trainer = try LanguageModelTrainer(configuration: configuration, corpus: arithmeticCorpus(configuration), outputDirectory: run)
+        let full = FileWriteError(path: "optimizer.safetensors", reason: "writing temporary file: No space left on device")
+        trainer.checkpointStore?.faultInjection = { stage in
+            if stage == .preparedDirectories { writes += 1 }
+            if writes == 2 && stage == .wroteFile("model.safetensors") { throw full }
+        }
+        XCTAssertThrowsError(try trainer.train()) { XCTAssertEqual($0 as? FileWriteError, full) }
+        XCTAssertEqual(try TrainingCheckpoint.load(from: run).state.step, 2)
+        try assertNoJunk(run)
+    }
+
+    // MARK: Divergence
+
+    /// A run whose learning rate is raised to 1e6 after 6 sound steps: the update of step 7 wrecks
+    /// the weights, step 8's loss shows it. The checkpoint taken after step 7 was held back and is
+    /// dropped; `latest` stays at step 6, and the run resumes from there.
+    func testADivergingRunKeepsTheLastSoundCheckpoint() throws {
+        let (run, _) = try trainedRun(steps: 6, evaluateEvery: 1, "diverge")
+        let sound = weightBits(try TrainingCheckpoint.load(from: run).model)
+        let checkpoint = try TrainingCheckpoint.load(from: run)
+        let trainer = try LanguageModelTrainer(resuming: checkpoint, corpus: corpus(for: checkpoint)) { $0.maxSteps = 20 }
+        trainer.optimizer.learningRate = 1e6
+        var written: [Int] = []
+        XCTAssertThrowsError(try trainer.train { if case .checkpointWritten(let report) = $0 { written.append(report.step) } }) { error in
+            guard let divergence = error as? TrainingDivergence else { return XCTFail("\(error)") }
+            XCTAssertEqual(divergence.step, 8)
+            XCTAssertTrue(error.localizedDescription.hasPrefix("training diverged at step 8: the "), error.localizedDescription)
+        }
+        XCTAssertEqual(written, [], "the checkpoint of step 7 waited for step 8 and was dropped")
+        let kept = try TrainingCheckpoint.load(from: run)
+        XCTAssertEqual(kept.state.step, 6)
+        XCTAssertEqual(weightBits(kept.model), sound)
+        try assertNoJunk(run)
+        XCTAssertEqual(try resume(run, to: 8).state.step, 8)
+    }
+
+    /// With a checkpoint every step, the checkpoint of step t is on disk only once step t + 1 has
+    /// passed the divergence check; the last one is written at once.
+    func testCheckpointsWaitForTheNextStep() throws {
+        var configuration = tinyConfiguration(maxSteps: 4)
+        configuration.evaluateEvery = 1
+        let run = try makeTemporaryDirectory(self, "held")
+        let trainer = try LanguageModelTrainer(configuration: configuration, corpus: arithmeticCorpus(configuration), outputDirectory: run)
+        var onDisk: [Int: Int?] = [:]
+        try trainer.train { event in
+            if case .evaluated(let report) = event {
+                onDisk.updateValue(try? TrainingCheckpoint.load(from: run).state.step, forKey: report.step)
+            }
+        }
+        XCTAssertEqual(onDisk, [1: nil, 2: 1, 3: 2, 4: 3])
+        XCTAssertEqual(try TrainingCheckpoint.load(from: run).state.step, 4)
+    }
+
     // MARK: Load errors
 
     /// A copy of a valid run directory, and its latest checkpoint directory.
