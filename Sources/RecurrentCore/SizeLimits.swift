@@ -12,6 +12,8 @@
 /// | `maximumDimension` | 2²⁴ = 16,777,216 | one size: vocabulary, embedding, hidden, attention, projection, input, channels |
 /// | `maximumLayerCount` | 1,024 | stacked recurrent layers |
 /// | `maximumParameterCount` | 2³¹ = 2,147,483,648 (8 GiB of Float32) | all parameters of a model together |
+/// | `maximumEpochCount` | 2²⁴ | epochs of a training run (so that epochs × batches per epoch fits in `Int`) |
+/// | `maximumStepCount` | 2⁴⁰ | optimizer steps of a training run |
 public enum SizeLimits {
     /// The largest value of one size field.
     public static let maximumDimension = 1 << 24
@@ -19,6 +21,10 @@ public enum SizeLimits {
     public static let maximumLayerCount = 1_024
     /// The most parameters of one model (and so elements of one tensor).
     public static let maximumParameterCount = 1 << 31
+    /// The most epochs of one training run.
+    public static let maximumEpochCount = 1 << 24
+    /// The most optimizer steps of one training run.
+    public static let maximumStepCount = 1 << 40
 
     /// The number of elements of `shape`, or nil when a dimension is negative or the product
     /// overflows `Int`.

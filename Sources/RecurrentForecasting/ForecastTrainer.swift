@@ -55,8 +55,8 @@ public struct ForecastConfiguration: Codable, Equatable, Sendable {
         try model.validate()
         try ConfigurationError.require(model.channelCount == 1 + columns.features.count, "channelCount",
                                        "must be 1 + the number of features (\(1 + columns.features.count)), got \(model.channelCount)")
-        try ConfigurationError.require(epochs >= 1, "epochs", "must be positive, got \(epochs)")
-        try ConfigurationError.require(batchSize >= 1, "batchSize", "must be positive, got \(batchSize)")
+        try ConfigurationError.requireSize(epochs, "epochs", maximum: SizeLimits.maximumEpochCount)
+        try ConfigurationError.requireSize(batchSize, "batchSize")
         try ConfigurationError.require(learningRate > 0 && learningRate.isFinite, "learningRate", "must be positive, got \(learningRate)")
         try ConfigurationError.require(weightDecay >= 0, "weightDecay", "must not be negative, got \(weightDecay)")
         if let clipNorm { try ConfigurationError.require(clipNorm > 0, "clipNorm", "must be positive, got \(clipNorm)") }
@@ -260,6 +260,7 @@ public final class ForecastTrainer {
             let optimizer = try Adam(model.parameters, learningRate: c.learningRate, weightDecay: c.weightDecay)
             try resumed.restore(model, optimizer: optimizer)
             let best = try resumed.checkedBestWeights(for: model).map { weights in model.stateDict().map { ($0.name, weights[$0.name]!) } }
+            try Self.checkResumed(resumed, origins: split.trainingOrigins(window: m.window, horizon: m.horizon))
             return (model, optimizer, resumed.state, best)
         }
         var rng = RandomGenerator(seed: c.seed)
@@ -271,6 +272,18 @@ public final class ForecastTrainer {
         let progress = TrainingProgress(generator: rng, divergence: DivergenceMonitor(referenceLoss: initialLoss.isFinite ? initialLoss : nil))
         let state = ForecastTrainingState(progress: progress, order: origins, bestEpoch: 0, bestLoss: nil)
         return (model, optimizer, state, nil)
+    }
+
+    /// Throws `CheckpointError.invalidState` unless the saved order is the training origins in some
+    /// order and the best epoch is one already trained.
+    private static func checkResumed(_ checkpoint: ForecastTrainingCheckpoint, origins: [Int]) throws {
+        let state = checkpoint.state, path = checkpoint.directory.appendingPathComponent(ForecastTrainingCheckpoint.File.state).path
+        guard state.order.sorted() == origins.sorted() else {
+            throw CheckpointError.invalidState(path: path, reason: "order is not a permutation of the \(origins.count) training origins")
+        }
+        guard state.progress.epoch >= 0, (0...state.progress.epoch).contains(state.bestEpoch), (state.bestEpoch == 0) == (state.bestLoss == nil) else {
+            throw CheckpointError.invalidState(path: path, reason: "bestEpoch \(state.bestEpoch) does not fit epoch \(state.progress.epoch) and bestLoss")
+        }
     }
 
     /// The interval from the validation residuals, the test scores, the result.

@@ -141,6 +141,9 @@ public struct ResumableCheckpoint<Configuration: Codable, State: ResumableTraini
         guard state.step == file.step, state.step >= 0 else {
             throw CheckpointError.invalidState(path: stateURL.path, reason: "step \(state.step) differs from config.json's step \(file.step)")
         }
+        guard state.epoch >= 0 else {
+            throw CheckpointError.invalidState(path: stateURL.path, reason: "epoch must not be negative, got \(state.epoch)")
+        }
         weights = try ModelCheckpointFiles.readTensors(at: directory.appendingPathComponent(File.model))
         optimizerState = try ModelCheckpointFiles.readTensors(at: directory.appendingPathComponent(File.optimizer))
         let bestURL = directory.appendingPathComponent(File.best)

@@ -271,4 +271,31 @@ final class BadInputCommandTests: BinaryTestCase {
         try assertRefused(["forecast", "predict", "--checkpoint", "fc", "--csv", "hex.csv"],
                           mentioning: "column 'Value', line 9: '0x10' is not a finite decimal number")
     }
+
+    // MARK: Resumable checkpoints (--resume)
+
+    /// The checkpoint directory `run/checkpoints/latest` names.
+    private func latestCheckpoint(of run: URL) throws -> URL {
+        let pointer = try String(contentsOf: run.appendingPathComponent("checkpoints/latest"), encoding: .utf8)
+        return run.appendingPathComponent("checkpoints").appendingPathComponent(pointer.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// Fields of a resumable checkpoint's state.json or config.json that used to trap on `--resume`:
+    /// an order entry out of range (forecast), a negative position (translate), a batch size of 10¹⁸
+    /// (classify), a training time of 10³⁰⁰ s (language model: the progress line's duration).
+    func testCorruptResumableCheckpointsAreRefusedOrResumed() throws {
+        let lm = try languageModel(), fc = try forecaster(), cls = try classifier(), tr = try translator()
+        try edit(try latestCheckpoint(of: fc).appendingPathComponent("state.json"), ["order"], to: [-1, 5])
+        try assertRefused(["forecast", "train", "--resume", "fc", "--epochs", "3"], mentioning: "order is not a permutation")
+        try edit(try latestCheckpoint(of: tr).appendingPathComponent("state.json"), ["position"], to: -1)
+        try assertRefused(["translate", "train", "--resume", "tr", "--steps", "3"], mentioning: "position -1")
+        try edit(try latestCheckpoint(of: cls).appendingPathComponent("config.json"), ["configuration", "training", "batchSize"],
+                 to: 1_000_000_000_000_000_000)
+        try assertRefused(["classify", "train", "--resume", "cls", "--epochs", "2"],
+                          mentioning: "must be at most 16777216, got 1000000000000000000")
+        try edit(lm.appendingPathComponent("state.json"), ["trainingSeconds"], to: 1e300)
+        let ending = try runBounded(["train", "--resume", "lm", "--max-steps", "3"])
+        XCTAssertNil(ending.signal, ending.result.stderr)
+        XCTAssertEqual(ending.result.status, 0, ending.result.stderr)
+    }
 }

@@ -6,6 +6,7 @@ import RecurrentLayers
 import RecurrentOptim
 import RecurrentFormats
 import RecurrentForecasting
+import RecurrentTestSupport
 
 /// Resumable checkpoints of `ForecastTrainer`: a resumed run is bit-identical to the uninterrupted
 /// one (weights, best epoch, early stopping, scores); what a resume refuses; divergence.
@@ -55,6 +56,32 @@ final class ForecastResumeTests: XCTestCase {
         // The resumed run's last checkpoint is the uninterrupted run's end.
         XCTAssertEqual(try ForecastTrainingCheckpoint.load(from: run).state.epoch, whole.epochsRun, file: file, line: line)
         return whole
+    }
+
+    /// Every field of a resumable checkpoint's config.json and state.json, mutated (huge, negative,
+    /// wrong type, removed ...; `CheckpointMutations`): resuming refuses in one line or trains on to
+    /// finite losses, never traps. (An order entry of -1 or 10⁹ used to index out of range.)
+    func testEveryFieldOfAResumableCheckpoint() throws {
+        let run = try directory("forecast-mutations")
+        _ = try ForecastTrainer(configuration: configuration(epochs: 2), series: series(), outputDirectory: run,
+                                dataSource: ["csv": "synthetic"]).train()
+        let latest = try XCTUnwrap(CheckpointStore(runDirectory: run).checkpoint(.latest))
+        // Each attempt writes into a directory of its own, so that the mutated checkpoint stays in place.
+        let scratch = try directory("forecast-mutations-resumed")
+        var attempt = 0
+        let load = {
+            attempt += 1
+            return try ForecastTrainer(resuming: ForecastTrainingCheckpoint.load(from: run), series: self.series(),
+                                       outputDirectory: scratch.appendingPathComponent("\(attempt)")) { $0.epochs = 3 }
+        }
+        for name in [ForecastTrainingCheckpoint.File.configuration, ForecastTrainingCheckpoint.File.state] {
+            let report = try CheckpointMutations.check(latest.appendingPathComponent(name), timeLimit: 2,
+                                                       isLoadError: { $0 is CheckpointError || $0 is ConfigurationError }, load: load,
+                                                       run: { try [$0.train().bestValidationLoss] })
+            XCTAssertEqual(report.failures, [], "\(name): \(report)")
+            XCTAssertGreaterThan(report.refused, 100, "\(name): \(report)")
+            XCTAssertGreaterThan(report.accepted, 10, "\(name): \(report)")
+        }
     }
 
     func testResumeIsBitIdentical() throws {

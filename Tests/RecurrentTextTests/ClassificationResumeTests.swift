@@ -4,6 +4,7 @@ import RecurrentAutodiff
 import RecurrentLayers
 import RecurrentOptim
 import RecurrentText
+import RecurrentTestSupport
 import XCTest
 
 /// Resumable checkpoints of `TextClassificationTrainer`: a resumed run is bit-identical to the
@@ -36,6 +37,32 @@ final class ClassificationResumeTests: XCTestCase {
 
     private func bits(_ model: TextClassifier) -> [String: [UInt32]] {
         Dictionary(uniqueKeysWithValues: model.stateDict().map { ($0.name, $0.tensor.scalars.map(\.bitPattern)) })
+    }
+
+    /// Every field of a resumable checkpoint's config.json and state.json, mutated (`CheckpointMutations`):
+    /// resuming refuses in one line or trains on to finite losses, never traps. (A batchSize of 10¹⁸
+    /// used to overflow.)
+    func testEveryFieldOfAResumableCheckpoint() throws {
+        let (training, validation) = try data()
+        let run = directory("classify-mutations")
+        try trainer(epochs: 1, outputDirectory: run).train(training, validation: validation)
+        let latest = try XCTUnwrap(CheckpointStore(runDirectory: run).checkpoint(.latest))
+        // Each attempt writes into a directory of its own, so that the mutated checkpoint stays in place.
+        let scratch = directory("classify-mutations-resumed")
+        var attempt = 0
+        let load = {
+            attempt += 1
+            return try TextClassificationTrainer(resuming: TextClassificationTrainingCheckpoint.load(from: run),
+                                                 outputDirectory: scratch.appendingPathComponent("\(attempt)")) { $0.training.epochs = 2 }
+        }
+        for name in [TextClassificationTrainingCheckpoint.File.configuration, TextClassificationTrainingCheckpoint.File.state] {
+            let report = try CheckpointMutations.check(latest.appendingPathComponent(name), timeLimit: 2,
+                                                       isLoadError: { $0 is CheckpointError || $0 is ConfigurationError }, load: load,
+                                                       run: { try $0.train(training, validation: validation).map(\.trainingLoss) })
+            XCTAssertEqual(report.failures, [], "\(name): \(report)")
+            XCTAssertGreaterThan(report.refused, 100, "\(name): \(report)")
+            XCTAssertGreaterThan(report.accepted, 10, "\(name): \(report)")
+        }
     }
 
     func testResumeIsBitIdentical() throws {

@@ -4,6 +4,7 @@ import RecurrentAutodiff
 import RecurrentLayers
 import RecurrentOptim
 import RecurrentText
+import RecurrentTestSupport
 import XCTest
 
 /// Resumable checkpoints of `TranslationTrainer`: a run resumed mid-epoch, at an epoch's end or
@@ -35,6 +36,34 @@ final class TranslationResumeTests: XCTestCase {
 
     private func bits(_ result: TranslationTrainer.Result) -> [String: [UInt32]] {
         Dictionary(uniqueKeysWithValues: result.translator.model.stateDict().map { ($0.name, $0.tensor.scalars.map(\.bitPattern)) })
+    }
+
+    /// Every field of a resumable checkpoint's config.json and state.json, mutated (`CheckpointMutations`):
+    /// resuming refuses in one line or trains on to a finite loss, never traps. (A batchSize of
+    /// Int.max, a position of -1 or a lossCount of Int.max used to trap.)
+    func testEveryFieldOfAResumableCheckpoint() throws {
+        let run = directory("translate-mutations")
+        _ = try TranslationTrainer(configuration: configuration(steps: 6), corpus: corpus(), outputDirectory: run,
+                                   dataSource: ["pairs": "mirror"]).train(reportInterval: 5)
+        let latest = try XCTUnwrap(CheckpointStore(runDirectory: run).checkpoint(.latest))
+        // Each attempt writes into a directory of its own, so that the mutated checkpoint stays in place.
+        let scratch = directory("translate-mutations-resumed")
+        var attempt = 0
+        let load = {
+            attempt += 1
+            return try TranslationTrainer(resuming: TranslationTrainingCheckpoint.load(from: run), corpus: self.corpus(),
+                                          outputDirectory: scratch.appendingPathComponent("\(attempt)")) {
+                ($0.steps, $0.epochs) = (8, nil)
+            }
+        }
+        for name in [TranslationTrainingCheckpoint.File.configuration, TranslationTrainingCheckpoint.File.state] {
+            let report = try CheckpointMutations.check(latest.appendingPathComponent(name), timeLimit: 2,
+                                                       isLoadError: { $0 is CheckpointError || $0 is ConfigurationError }, load: load,
+                                                       run: { try [Double($0.train(reportInterval: 5).finalLoss)] })
+            XCTAssertEqual(report.failures, [], "\(name): \(report)")
+            XCTAssertGreaterThan(report.refused, 100, "\(name): \(report)")
+            XCTAssertGreaterThan(report.accepted, 10, "\(name): \(report)")
+        }
     }
 
     func testResumeIsBitIdentical() throws {

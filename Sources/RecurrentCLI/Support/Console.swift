@@ -105,6 +105,8 @@ enum Console {
 func formatDuration(_ seconds: Double) -> String {
     guard seconds.isFinite, seconds >= 0 else { return "?" }
     if seconds < 60 { return String(format: "%.1fs", seconds) }
+    // Beyond a million hours (a corrupt state.json, say) the hours would not fit an Int conversion's range.
+    guard seconds < 3.6e9 else { return String(format: "%.3gh", seconds / 3600) }
     let s = Int(seconds.rounded())
     if s < 3600 { return String(format: "%dm%02ds", s / 60, s % 60) }
     return String(format: "%dh%02dm", s / 3600, (s % 3600) / 60)

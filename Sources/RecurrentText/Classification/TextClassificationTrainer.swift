@@ -26,8 +26,8 @@ public struct TextClassificationTrainingConfiguration: Codable, Equatable, Senda
 
     /// Throws a `ConfigurationError` naming the first invalid field.
     public func validate() throws {
-        try ConfigurationError.require(epochs >= 1, "epochs", "must be positive, got \(epochs)")
-        try ConfigurationError.require(batchSize >= 1, "batchSize", "must be positive, got \(batchSize)")
+        try ConfigurationError.requireSize(epochs, "epochs", maximum: SizeLimits.maximumEpochCount)
+        try ConfigurationError.requireSize(batchSize, "batchSize")
         try ConfigurationError.require(learningRate > 0 && learningRate.isFinite, "learningRate", "must be positive, got \(learningRate)")
         try ConfigurationError.require(clipNorm.map { $0 > 0 } ?? true, "clipNorm", "must be positive, got \(clipNorm ?? 0)")
     }
@@ -145,15 +145,18 @@ public final class TextClassificationTrainer {
     /// - Parameter checkpoints: with an output directory, when to write a checkpoint (`.every(n)`:
     ///   every n epochs), besides the one after the last epoch.
     /// - Throws: `TrainingDivergence` (checkpoints written before stay); `FileWriteError`;
-    ///   `CheckpointError.dataMismatch` when a resumed run gets other data.
+    ///   `CheckpointError.dataMismatch` when a resumed run gets other data; `ConfigurationError` when
+    ///   the data's labels are not the model's.
     @discardableResult
     public func train(_ training: TextClassificationDataset, validation: TextClassificationDataset?,
                       checkpoints: CheckpointInterval = .default, batchProgress: ((Int, Int, Int, Double) -> Void)? = nil,
                       onEpoch: (TextClassificationEpoch) throws -> Void) throws -> [TextClassificationEpoch] {
-        precondition(training.labels == model.labels, "TextClassificationTrainer: the data's labels differ from the model's")
         let validation = validation.flatMap { $0.count > 0 ? $0 : nil }
         let fingerprint = TextClassificationDataset.fingerprint(training, validation)
         try resumed?.checkData(fingerprint: fingerprint, description: dataSource["data"] ?? "the texts")
+        // A checkpoint's config.json names the labels too: data and model must agree on them.
+        try ConfigurationError.require(training.labels == model.labels, "labels",
+                                       "the data's labels \(ErrorMessage.list(training.labels)) differ from the model's \(ErrorMessage.list(model.labels))")
         var writer = CheckpointWriter(store: checkpointStore, monitor: state.progress.divergence, interval: checkpoints)
         var reports: [TextClassificationEpoch] = []
         model.dropoutGenerators = (state.pooledDropout, state.layerDropout)

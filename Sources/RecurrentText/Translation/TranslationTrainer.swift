@@ -32,11 +32,11 @@ public struct TranslationConfiguration: Codable, Equatable, Sendable {
     /// - Throws: `ConfigurationError` naming the first invalid field.
     public func validate() throws {
         for (name, value) in [("embeddingSize", embeddingSize), ("hiddenSize", hiddenSize), ("batchSize", batchSize)] {
-            try ConfigurationError.require(value > 0, name, "must be positive, got \(value)")
+            try ConfigurationError.requireSize(value, name)
         }
         try ConfigurationError.require((steps == nil) != (epochs == nil), "steps", "give either steps or epochs")
-        if let steps { try ConfigurationError.require(steps > 0, "steps", "must be positive, got \(steps)") }
-        if let epochs { try ConfigurationError.require(epochs > 0, "epochs", "must be positive, got \(epochs)") }
+        if let steps { try ConfigurationError.requireSize(steps, "steps", maximum: SizeLimits.maximumStepCount) }
+        if let epochs { try ConfigurationError.requireSize(epochs, "epochs", maximum: SizeLimits.maximumEpochCount) }
         try ConfigurationError.require(learningRate > 0 && learningRate.isFinite, "learningRate", "must be positive, got \(learningRate)")
         if let clipNorm { try ConfigurationError.require(clipNorm > 0 && clipNorm.isFinite, "clipNorm", "must be positive, got \(clipNorm)") }
         try ConfigurationError.require(validationFraction >= 0 && validationFraction < 1, "validationFraction",
@@ -222,7 +222,14 @@ public struct TranslationTrainer {
         let optimizer = try Adam(model.parameters, learningRate: c.learningRate)
         if let resumed {
             try resumed.restore(model, optimizer: optimizer)
-            return (model, optimizer, resumed.state)
+            let state = resumed.state, step = state.progress.step
+            guard (0...trainingPairs.count).contains(state.position), (0...step).contains(state.lossCount),
+                  state.progress.epoch > 0 || state.position == 0 else {
+                throw CheckpointError.invalidState(path: resumed.directory.appendingPathComponent(TranslationTrainingCheckpoint.File.state).path,
+                    reason: "position \(state.position) or lossCount \(state.lossCount) does not fit \(trainingPairs.count) training pairs "
+                        + "at step \(step), epoch \(state.progress.epoch)")
+            }
+            return (model, optimizer, state)
         }
         return (model, optimizer, TranslationTrainingState(progress: TrainingProgress(generator: rng), position: 0, lossSum: 0,
                                                            lossCount: 0, lastLoss: nil))
