@@ -51,6 +51,16 @@ final class CommandLineTests: BinaryTestCase {
         for (family, loss) in losses { XCTAssertEqual(loss, reference, accuracy: 1e-3, "\(family) against reference") }
     }
 
+    func testAThreadCountFromTheEnvironmentMustBeAPositiveNumber() throws {
+        for bad in ["0", "-2", "two", "1.5", "100000"] {
+            try assertFails(["--version"], environment: ["RECURRENT_THREADS": bad],
+                            mentioning: "invalid RECURRENT_THREADS: expected a whole number of threads from 1 to 4096, got '\(bad)'")
+        }
+        let result = try run(["--version"], environment: ["RECURRENT_THREADS": "1"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(result.stderr, "")
+    }
+
     func testBadTextFilesGiveOneErrorLineAndWriteNothing() throws {
         try assertFails(["train", "--text", "missing.txt", "--out", "out"], mentioning: "missing.txt")
         try assertFails(["train", "--text", try write("", to: "empty.txt"), "--out", "out"], mentioning: "empty")
