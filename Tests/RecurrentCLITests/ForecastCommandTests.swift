@@ -44,8 +44,9 @@ final class ForecastCommandTests: BinaryTestCase {
         let seasonal = try XCTUnwrap(summary["seasonalNaive"] as? [String: Any])
         // Seasonal naive misses the trend, 0.5 per month times 6 months, on every target.
         XCTAssertEqual(try XCTUnwrap(seasonal["mae"] as? Double), 3, accuracy: 0.002)
-        // Threshold inside the margins over 20 seeds (testMarginsOverSeeds, docs/learning-margins.md).
-        XCTAssertLessThan(try XCTUnwrap(model["rmse"] as? Double), 0.5 * (try XCTUnwrap(seasonal["rmse"] as? Double)))
+        // Seed 1: 0.12 of seasonal naive's error; over 20 seeds 0.016–0.48 (testMarginsOverSeeds,
+        // docs/learning-margins.md), so the bound leaves a factor 1.7 to the worst seed.
+        XCTAssertLessThan(try XCTUnwrap(model["rmse"] as? Double), 0.8 * (try XCTUnwrap(seasonal["rmse"] as? Double)))
         for name in ["config.json", "model.safetensors", "forecast.svg"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: scratch.appendingPathComponent("run/\(name)").path), name)
         }

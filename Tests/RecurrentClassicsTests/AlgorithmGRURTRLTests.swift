@@ -61,10 +61,11 @@ final class AlgorithmGRURTRLTests: XCTestCase {
     }
 
     /// The global EKF trains a GRU with 4 units on the Mackey–Glass task to a normalised test error
-    /// below 0.0005 within 2 passes (threshold inside the margins over 20 seeds, docs/learning-margins.md).
+    /// below 0.003 within 2 passes (seed 1: 0.00022; over 20 seeds 0.00022–0.0014,
+    /// docs/learning-margins.md).
     func testEKFTrainsAGRU() throws {
         let errors = try Self.globalEKF(seed: 1)
-        XCTAssertLessThan(errors.last!, 5e-4, "\(errors)")
+        XCTAssertLessThan(errors.last!, 0.003, "\(errors)")
     }
 
     /// The normalised test error after each of 2 passes, the network drawn from `seed`.

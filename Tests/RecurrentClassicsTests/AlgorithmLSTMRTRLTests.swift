@@ -68,11 +68,12 @@ final class AlgorithmLSTMRTRLTests: XCTestCase {
     }
 
     /// The decoupled EKF (one block per gate unit and per output) trains an LSTM with 4 cells on the
-    /// Mackey–Glass prediction task to a normalised test error below 0.002 within 3 passes (threshold
-    /// inside the margins over 20 seeds, docs/learning-margins.md).
+    /// Mackey–Glass prediction task to a normalised test error below 0.005 within 3 passes (seed 1:
+    /// 0.034, 0.0019, 0.00085 after passes 1, 2, 3; over 20 seeds 0.00036–0.0023 after 3,
+    /// docs/learning-margins.md).
     func testDecoupledEKFTrainsAnLSTM() throws {
         let errors = try Self.decoupledEKF(seed: 1)
-        XCTAssertLessThan(errors.last!, 0.002, "\(errors)")
+        XCTAssertLessThan(errors.last!, 0.005, "\(errors)")
     }
 
     /// The normalised test error after each of 3 passes, the network drawn from `seed`.

@@ -185,11 +185,11 @@ final class AlgorithmTruncatedBPTTTests: XCTestCase {
     }
 
     /// With an optimizer, TBPTT(4, 8) on a stream trains an LSTM to output the input of two steps
-    /// before (continuous mode, Adam): the loss falls by a factor of ten (threshold inside the margins
-    /// over 20 seeds, docs/learning-margins.md).
+    /// before (continuous mode, Adam): the loss falls by a factor of five (by 11 to 44 over 20 seeds,
+    /// docs/learning-margins.md).
     func testContinuousTrainingLearnsADelay() throws {
         let (early, late) = try Self.continuousDelay(seed: 21)
-        XCTAssertLessThan(late, early / 10, "early \(early), late \(late)")
+        XCTAssertLessThan(late, early / 5, "early \(early), late \(late)")
     }
 
     /// The mean loss of the first and of the last 200 of 1600 steps, the model and stream drawn from `seed`.

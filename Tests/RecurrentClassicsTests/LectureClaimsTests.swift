@@ -24,9 +24,9 @@ final class LectureClaimsTests: XCTestCase {
     }
 
     /// The tanh RNN's best and the GRU's last test MSE on the adding problem at T = 30, both trained with `seed`.
-    static func addingProblem(seed: UInt64) throws -> (rnn: Double, gru: Double) {
+    static func addingProblem(seed: UInt64) throws -> (rnn: Double, gru: Double, gruSteps: Int) {
         let task = try AddingProblem(sequenceLength: 30)
-        var results: [String: Double] = [:]
+        var results: [String: Double] = [:], gruSteps = 0
         for (name, cell) in [("rnn", RecurrentLayerConfiguration.Cell.rnn(.tanh)), ("gru", .gru)] {
             var settings = AddingProblemTraining()
             settings.cell = cell
@@ -40,9 +40,10 @@ final class LectureClaimsTests: XCTestCase {
             let history = try settings.run(task).history
             // The RNN is judged by its best evaluation, the GRU by its last (it stops once below 0.01).
             results[name] = name == "rnn" ? history.map(\.testMSE).min()! : history.last!.testMSE
+            if name == "gru" { gruSteps = history.last!.step }
             print("adding T=30 \(name) seed \(seed): test MSE every 50 steps \(history.map { String(format: "%.4f", $0.testMSE) }.joined(separator: " "))")
         }
-        return (results["rnn"]!, results["gru"]!)
+        return (results["rnn"]!, results["gru"]!, gruSteps)
     }
 
     /// Exploding gradients: a tanh RNN (hiddenSize 32) whose recurrent weights are scaled ×4 after
@@ -59,10 +60,11 @@ final class LectureClaimsTests: XCTestCase {
         let clipped = try Self.exploding(clip: 1, seed: 1)
         XCTAssertEqual(clipped.last?.step, 100, "the clipped run goes to the end")
         XCTAssertTrue(clipped.allSatisfy { $0.loss.isFinite && $0.testMSE.isFinite }, "\(clipped.map(\.testMSE))")
-        // Unclipped runs pass 1e3 within 20 steps; the clipped peak stays a few times the 0.167 baseline.
-        // Thresholds inside the margins over 20 seeds (docs/learning-margins.md).
+        // Over 20 seeds the unclipped runs all pass 1e3 (most overflow), with gradient norms of 2e5 to
+        // 1e30; the clipped ones peak at test MSE 0.27–1.97 with gradient norms of 10–1700 before
+        // clipping (docs/learning-margins.md).
         XCTAssertLessThan(clipped.map(\.testMSE).max()!, 5, "bounded: \(clipped.map(\.testMSE))")
-        XCTAssertGreaterThan(clipped.map(\.maxGradientNorm).max()!, 1e2, "the gradients explode here too, before clipping")
+        XCTAssertGreaterThan(clipped.map(\.maxGradientNorm).max()!, 5, "the gradients explode here too, before clipping")
     }
 
     static func exploding(clip: Float?, seed: UInt64) throws -> [AddingProblemTraining.Progress] {
@@ -91,7 +93,7 @@ final class LectureClaimsTests: XCTestCase {
             let adding = try Self.addingProblem(seed: seed)
             let unclipped = try Self.exploding(clip: nil, seed: seed), clipped = try Self.exploding(clip: 1, seed: seed)
             let unclippedWorst = unclipped.map { $0.testMSE.isFinite && $0.loss.isFinite ? $0.testMSE : .infinity }.max()!
-            return [("gru last MSE", adding.gru), ("rnn best MSE", adding.rnn), ("unclipped worst MSE", unclippedWorst),
+            return [("gru last MSE", adding.gru), ("gru steps", Double(adding.gruSteps)), ("rnn best MSE", adding.rnn), ("unclipped worst MSE", unclippedWorst),
                     ("unclipped largest norm", Double(unclipped.map(\.maxGradientNorm).max()!)),
                     ("clipped worst MSE", clipped.map(\.testMSE).max()!),
                     ("clipped largest norm", Double(clipped.map(\.maxGradientNorm).max()!))]

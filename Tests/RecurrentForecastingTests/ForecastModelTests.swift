@@ -83,8 +83,9 @@ final class ForecastModelTests: XCTestCase {
         // Baselines on the same 132 targets (deterministic).
         XCTAssertEqual(test.persistence.rmse, 98.0604, accuracy: 1e-3)
         XCTAssertEqual(test.seasonalNaive.rmse, 53.8804, accuracy: 1e-3)
-        // Thresholds inside the margins over 20 seeds (docs/learning-margins.md).
-        XCTAssertLessThan(test.model.rmse, 0.8 * test.seasonalNaive.rmse, "model \(test.model)")
+        // Seed 1: RMSE 0.68 and MASE 0.57 of seasonal naive's; over 20 seeds up to 0.79 and 0.62
+        // (docs/learning-margins.md).
+        XCTAssertLessThan(test.model.rmse, 0.9 * test.seasonalNaive.rmse, "model \(test.model)")
         XCTAssertLessThan(try XCTUnwrap(test.model.mase), 0.8 * (try XCTUnwrap(test.seasonalNaive.mase)))
         XCTAssertTrue(result.testForecasts.allSatisfy { $0.allSatisfy(\.isFinite) })
     }

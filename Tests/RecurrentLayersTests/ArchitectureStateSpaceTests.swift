@@ -129,12 +129,12 @@ final class ArchitectureStateSpaceTests: XCTestCase {
         return (mse, variance)
     }
 
-    /// Seeds 3 (model and data) and 4 (test data); threshold inside the margins over 20 seeds
-    /// (docs/learning-margins.md).
+    /// Seeds 3 (model and data) and 4 (test data): 0.39 % of the variance; over 20 seeds 0.20–0.74 %,
+    /// so the bound, 2 %, leaves a factor 2.7 to the worst seed (docs/learning-margins.md).
     func testLearnsLinearResonator() throws {
         let (mse, variance) = try Self.identifyResonator(seed: 3, testSeed: 4)
         print(String(format: "StateSpaceModel resonator: simulation MSE %.5f over 59 steps, output variance %.4f", mse, variance))
-        XCTAssertLessThan(mse, 0.01 * variance)
+        XCTAssertLessThan(mse, 0.02 * variance)
     }
 
     func testMarginsOverSeeds() throws {

@@ -29,7 +29,7 @@ final class Seq2SeqDemoTests: XCTestCase {
         return lengths.map { Seq2SeqTraining.exactAccuracy(of: model, on: task, length: $0, count: count, using: &rng) }
     }
 
-    /// Both models trained with `seed` for 900 steps, their exact-sequence accuracies at source lengths
+    /// Both models trained with `seed` for 900 steps: their exact-sequence accuracies at source lengths
     /// 3, 6 and 10 (200 strings each), and the attention model.
     static func comparison(seed: UInt64) throws
         -> (task: DigitSequenceTask, attended: EncoderDecoder, plain: [Double], attention: [Double]) {
@@ -72,19 +72,24 @@ final class Seq2SeqDemoTests: XCTestCase {
         #else
         let (task, attended, a, b) = try Self.comparison(seed: 1)
         print("reverse, exact accuracy at lengths [3, 6, 10]: plain \(a), attention \(b)")
-        // Short sources: both models are right.
-        XCTAssertGreaterThanOrEqual(a[0], 0.95)
-        XCTAssertGreaterThanOrEqual(b[0], 0.95)
-        // The fixed context degrades with length, attention does not. Thresholds inside the margins
-        // over 20 seeds (docs/learning-margins.md).
-        XCTAssertLessThan(a[2], 0.2)
-        XCTAssertGreaterThanOrEqual(b[2], 0.85)
-        XCTAssertGreaterThanOrEqual(b[2] - a[2], 0.6)
+        // Seed 1 on this machine's default orders: plain [0.99, 0.69, 0.015], attention [0.995, 0.995,
+        // 0.95]. But 900 steps leave the attention model anywhere between 0.26 and 0.99 at length 10
+        // over 20 seeds (median 0.61; 0.875, 0.965 and 0.48 for seed 1 under other OpenBLAS kernels and
+        // thread counts, 0.775 on an Intel Xeon), the fixed context between 0 and 0.03; at length 3
+        // 0.82–1 and 0.955–1 (docs/learning-margins.md). The bounds sit below the worst of the 20 seeds.
+        // Short sources: both models are mostly right.
+        XCTAssertGreaterThanOrEqual(a[0], 0.9)
+        XCTAssertGreaterThanOrEqual(b[0], 0.7)
+        // The fixed context fails on long sources; attention gets some of them right on every seed.
+        XCTAssertLessThan(a[2], 0.1)
+        XCTAssertGreaterThanOrEqual(b[2], 0.15)
+        XCTAssertGreaterThanOrEqual(b[2] - a[2], 0.15)
 
         // The attention of a reversal follows the anti-diagonal: output step i looks at source
         // position L − 1 − i or a neighbour (an encoder output h_j also carries x_{j−1}; the model
         // used here often reads the digit at h_{j+1}). Single rows can tie between two neighbours, so
-        // only these aggregates are asserted. The last row (emitting <eos>) is free.
+        // only these aggregates are asserted (over 20 seeds: 0.91–1 and 0.95–0.99). The last row
+        // (emitting <eos>) is free.
         let diagonal = try Self.diagonal(attended, task)
         print("attention: argmax within one position in \(diagonal.nearDiagonal) of rows, mass within two positions \(diagonal.bandMass)")
         XCTAssertGreaterThanOrEqual(diagonal.nearDiagonal, 0.85)

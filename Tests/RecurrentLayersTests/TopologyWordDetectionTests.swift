@@ -78,8 +78,9 @@ final class TopologyWordDetectionTests: XCTestCase {
                      score.precision, score.recall, occurrences, score.truePositives, score.falsePositives,
                      score.falseNegatives, Date().timeIntervalSince(start)))
         XCTAssertGreaterThan(occurrences, 100)
-        // Thresholds inside the margins over 20 seeds (docs/learning-margins.md).
-        XCTAssertGreaterThanOrEqual(score.precision, 0.99)
+        // Over 20 seeds: recall 1 on every one, precision 0.9825–1 (median 0.9956); the bounds sit below
+        // the worst seed (docs/learning-margins.md).
+        XCTAssertGreaterThanOrEqual(score.precision, 0.96)
         XCTAssertGreaterThanOrEqual(score.recall, 0.99)
     }
 

@@ -391,9 +391,9 @@ final class LanguageModelTrainerTests: XCTestCase {
         XCTAssertEqual(run.initial, run.uniform, accuracy: 0.2, "an untrained model is near uniform")
         XCTAssertGreaterThan(run.unigram, 2.2)
         // 150 steps learn the shape of the lines (digits, one operator, '=', the newline). The operands
-        // are random, so even a perfect model stays near 1 nat per character. Threshold inside the
-        // margins over 20 seeds (docs/learning-margins.md).
-        XCTAssertLessThan(run.final, 1.70, "initial \(run.initial), unigram \(run.unigram)")
+        // are random, so even a perfect model stays near 1 nat per character. Over 20 seeds 1.56–1.64
+        // (docs/learning-margins.md).
+        XCTAssertLessThan(run.final, 1.75, "initial \(run.initial), unigram \(run.unigram)")
     }
 
     func testMarginsOverSeeds() throws {

@@ -37,9 +37,10 @@ final class TranslationLearningTests: XCTestCase {
         print("mirror 5-8 words, 150 steps: fixed context exact \(plain.exactMatch) BLEU \(plain.bleu); "
               + "attention exact \(attended.exactMatch) BLEU \(attended.bleu)")
         XCTAssertEqual(attended.count, 100)
-        // Thresholds inside the margins over 20 seeds (docs/learning-margins.md).
+        // Over 20 seeds attention leads by 0.40–0.72 BLEU and 0.13–0.52 in exact matches
+        // (docs/learning-margins.md).
         XCTAssertGreaterThanOrEqual(attended.bleu - plain.bleu, 0.3)
-        XCTAssertGreaterThanOrEqual(attended.exactMatch - plain.exactMatch, 0.15)
+        XCTAssertGreaterThanOrEqual(attended.exactMatch - plain.exactMatch, 0.05)
     }
 
     func testMarginsOverSeeds() throws {
