@@ -33,7 +33,7 @@ import Recurrent
 ///   that cancel.
 ///
 /// This is a worst-case bound, far above what is measured (rounding errors mostly cancel, growing like
-/// √k rather than k: the margins are in README.md, "How it is verified"), so it does not fail for an
+/// √k rather than k: the measured margins are in docs/learning-margins.md), so it does not fail for an
 /// order of additions, while a wrong index, gate, bias or time step, which moves values by 10⁻² or
 /// more, still fails it at the sizes the tests use. `RECURRENT_TOLERANCE_LOG=FILE` appends every
 /// comparison's worst difference, bound and their ratio to FILE.
