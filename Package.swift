@@ -61,9 +61,10 @@ let package = Package(
             name: "RecurrentCLI",
             dependencies: ["Recurrent", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        // Shared by the test targets: paths inside the repository, fixture loading, tolerance helpers.
+        // Shared by the test targets: paths inside the repository, fixture loading, the tolerance rule for
+        // comparing two Float32 computations (Float32Tolerance), checkpoint mutations, learning margins.
         .target(name: "RecurrentTestSupport", dependencies: ["Recurrent"], path: "Tests/RecurrentTestSupport"),
-        .testTarget(name: "RecurrentCoreTests", dependencies: ["RecurrentCore"]),
+        .testTarget(name: "RecurrentCoreTests", dependencies: ["RecurrentCore", "RecurrentTestSupport"]),
         .testTarget(name: "RecurrentAutodiffTests", dependencies: ["RecurrentCore", "RecurrentAutodiff"]),
         .testTarget(name: "RecurrentLayersTests", dependencies: ["Recurrent", "RecurrentTestSupport"]),
         .testTarget(name: "RecurrentFormatsTests", dependencies: ["Recurrent", "RecurrentTestSupport"]),
@@ -73,7 +74,8 @@ let package = Package(
         .testTarget(name: "RecurrentForecastingTests", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers",
                                                                       "RecurrentFormats", "RecurrentOptim", "RecurrentForecasting", "RecurrentTestSupport"]),
         .testTarget(name: "RecurrentClassicsTests", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers",
-                                                                   "RecurrentFormats", "RecurrentOptim", "RecurrentClassics"]),
+                                                                   "RecurrentFormats", "RecurrentOptim", "RecurrentClassics",
+                                                                   "RecurrentTestSupport"]),
         .testTarget(name: "RecurrentTests", dependencies: ["Recurrent", "RecurrentTestSupport"]),
         // Runs the built `recurrent` binary as a user would (exit status, stdout, stderr, files).
         .testTarget(name: "RecurrentCLITests", dependencies: ["RecurrentCLI", "RecurrentTestSupport"]),

@@ -24,8 +24,10 @@ struct RecurrentCommand: ParsableCommand {
         // line like a full disk, instead of SIGXFSZ ending the process half-way.
         signal(SIGXFSZ, SIG_IGN)
         do {
-            // RECURRENT_KERNELS must name a kernel family this CPU runs: say so before anything starts.
+            // RECURRENT_KERNELS must name a kernel family this CPU runs, and RECURRENT_THREADS must be a
+            // thread count: say so before anything starts.
             _ = try KernelFamily.fromEnvironment()
+            _ = try ComputeThreads.fromEnvironment()
             var command = try parseAsRoot()
             try command.run()
         } catch let code as ExitCode {

@@ -22,6 +22,7 @@ public enum BLAS {
         c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         if m == 0 || n == 0 { return }
+        _ = ComputeThreads.defaultCount  // applies RECURRENT_THREADS to the BLAS before its first product
         if k == 0 {
             // BLAS leaves C untouched only when beta == 1; make k == 0 mean "scale C by beta".
             for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
@@ -43,6 +44,7 @@ public enum BLAS {
         y: UnsafeMutablePointer<Float>
     ) {
         if rows == 0 || columns == 0 { return }
+        _ = ComputeThreads.defaultCount  // applies RECURRENT_THREADS to the BLAS before its first product
         cblas_sgemv(CblasRowMajor, transpose ? CblasTrans : CblasNoTrans,
                     Int32(rows), Int32(columns), alpha, a, Int32(lda), x, 1, beta, y, 1)
     }

@@ -6,47 +6,6 @@ import CRecurrentKernels
 // code (not by the BLAS), and the system BLAS on the reference family. Results equal BLAS's up to the
 // order of the Float additions.
 
-/// How many threads the compute kernels may use (the fused recurrent layers and `FastGEMM`).
-/// Defaults to the number of active processors.
-public enum ComputeThreads {
-    nonisolated(unsafe) private static var configured = ProcessInfo.processInfo.activeProcessorCount
-
-    /// The thread count, at least 1. Set it once at start-up (for example from a `--threads` option).
-    public static var count: Int {
-        get { configured }
-        set { configured = Swift.max(1, newValue) }
-    }
-
-    /// Runs `body(i)` for `i` in `0..<count` on up to `count` threads and returns when all are done.
-    /// Part 0 runs on the calling thread, the others on persistent worker threads that spin briefly
-    /// between jobs (`rk_parallel`: a job starts on them within a microsecond, which the batch-1
-    /// products of sampling need); while another thread's job holds those workers, on GCD's threads.
-    public static func run(_ count: Int, _ body: (Int) -> Void) {
-        if count <= 1 {
-            if count == 1 { body(0) }
-            return
-        }
-        // The body runs synchronously on the workers; callers pass raw pointers to disjoint data.
-        withoutActuallyEscaping(body) { escapable in
-            var task = escapable
-            let ran = withUnsafeMutablePointer(to: &task) { pointer in
-                rk_parallel(count, { context, part in
-                    context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(part)
-                }, pointer)
-            }
-            if ran == 0 {
-                let box = UncheckedSendableBox(escapable)
-                DispatchQueue.concurrentPerform(iterations: count) { box.value($0) }
-            }
-        }
-    }
-}
-
-private struct UncheckedSendableBox<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
-}
-
 /// The packed GEMM and the switch between it and the system BLAS.
 package enum FastGEMM {
     /// Whether the current kernel family has the packed GEMM (every family but `reference`).

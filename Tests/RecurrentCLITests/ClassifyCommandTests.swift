@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import RecurrentTestSupport
 
 /// `recurrent classify generate|train|predict|evaluate` run as a user would: results, files, and one
 /// error line (and nothing written) for every kind of bad input.
@@ -29,6 +30,29 @@ final class ClassifyCommandTests: BinaryTestCase {
         try text.split(separator: "\n").map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any], String($0)) }
     }
 
+    /// The classify command's learned outcomes over seeds 1…N (`--seed`; the data is fixed): the test
+    /// accuracy, its lead over the bag-of-words baseline, and how many of the five sentences that
+    /// `testGenerateTrainPredictEvaluate` predicts get the right label (docs/learning-margins.md).
+    func testMarginsOverSeeds() throws {
+        _ = try LearningMargins.seeds()   // skips unless RECURRENT_SEEDS is set
+        XCTAssertEqual(try run(["classify", "generate", "--count", "1200", "--seed", "1", "--output", "train.csv"]).status, 0)
+        XCTAssertEqual(try run(["classify", "generate", "--count", "300", "--seed", "2", "--output", "test.tsv"]).status, 0)
+        let sentences = [("the plot was not good", "negative"), ("the plot was never boring", "positive"), ("the music is weak", "negative"),
+                         ("although the cast was bland, the ending was superb", "positive"), ("the story was hardly gripping", "negative")]
+        try LearningMargins.sweep("classify command") { seed in
+            let train = try run(["classify", "train", "--data", "train.csv", "--test", "test.tsv", "--cell", "gru", "--embedding", "16",
+                                 "--hidden", "32", "--epochs", "4", "--lr", "0.01", "--out", "run\(seed)", "--json", "--seed", "\(seed)"])
+            XCTAssertEqual(train.status, 0, train.stderr)
+            let done = try XCTUnwrap(try jsonLines(train.stdout).last)
+            let accuracy = try XCTUnwrap((done["model"] as? [String: Any])?["accuracy"] as? Double)
+            let baseline = try XCTUnwrap((done["baseline"] as? [String: Any])?["accuracy"] as? Double)
+            let predict = try run(["classify", "predict", "--checkpoint", "run\(seed)", "--json"] + sentences.map(\.0))
+            let labels = try jsonLines(predict.stdout).map { $0["label"] as? String }
+            let right = zip(labels, sentences).filter { $0.0 == $0.1.1 }.count
+            return [("accuracy", accuracy), ("accuracy - baseline", accuracy - baseline), ("sentences right", Double(right))]
+        }
+    }
+
     func testGenerateTrainPredictEvaluate() throws {
         XCTAssertEqual(try run(["classify", "generate", "--count", "1200", "--seed", "1", "--output", "train.csv"]).status, 0)
         XCTAssertEqual(try run(["classify", "generate", "--count", "300", "--seed", "2", "--output", "test.tsv"]).status, 0)
@@ -44,6 +68,7 @@ final class ClassifyCommandTests: BinaryTestCase {
         XCTAssertEqual(done["scoredOn"] as? String, "test")
         let model = try XCTUnwrap(done["model"] as? [String: Any]), baseline = try XCTUnwrap(done["baseline"] as? [String: Any])
         let accuracy = try XCTUnwrap(model["accuracy"] as? Double), baselineAccuracy = try XCTUnwrap(baseline["accuracy"] as? Double)
+        // Thresholds inside the margins over 20 seeds (testMarginsOverSeeds, docs/learning-margins.md).
         XCTAssertGreaterThan(accuracy, 0.9, train.stdout)
         XCTAssertGreaterThan(accuracy, baselineAccuracy + 0.15, train.stdout)
         XCTAssertEqual((model["confusion"] as? [[Int]])?.joined().reduce(0, +), 300)

@@ -47,8 +47,47 @@ final class CommandLineTests: BinaryTestCase {
         }
         let reference = try XCTUnwrap(losses["reference"])
         // The corpus has 16 symbols (digits, + - * =, space, newline): uniform guessing is ln 16 = 2.77.
+        // Over 20 seeds 2.56–2.63, and the families differ by at most 4.9e-8 after the 20 steps
+        // (testMarginsOverSeeds, docs/learning-margins.md).
         XCTAssertLessThan(reference, 2.7, "20 steps learn something")
         for (family, loss) in losses { XCTAssertEqual(loss, reference, accuracy: 1e-3, "\(family) against reference") }
+    }
+
+    /// Over seeds 1…N (`--seed`): the validation loss after the 20 training steps of
+    /// `testTheKernelFamilyIsChosenByTheEnvironment` on the reference family, its largest difference on
+    /// another family, and the modular-sum accuracy at length 10 that `classify demo --steps 300`
+    /// reports (docs/learning-margins.md).
+    func testMarginsOverSeeds() throws {
+        _ = try LearningMargins.seeds()   // skips unless RECURRENT_SEEDS is set
+        try LearningMargins.sweep("command line") { seed in
+            var losses: [Double] = []
+            for family in KernelFamily.supported.reversed() {
+                let result = try run(["train", "--corpus", "arithmetic", "--corpus-lines", "400", "--hidden", "32", "--layers", "2",
+                                      "--embedding", "8", "--batch", "8", "--seq", "16", "--max-steps", "20", "--eval-every", "20",
+                                      "--sample-length", "0", "--json", "--seed", "\(seed)", "--out", "run-\(seed)-\(family.rawValue)"],
+                                     environment: ["RECURRENT_KERNELS": family.rawValue])
+                XCTAssertEqual(result.status, 0, result.stderr)
+                let last = try XCTUnwrap(result.stdout.split(separator: "\n").last)
+                let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
+                losses.append(try XCTUnwrap(object["val_loss"] as? Double))
+            }
+            let classify = try run(["classify", "demo", "--steps", "300", "--seed", "\(seed)"])
+            let accuracies = classify.stdout.split(separator: "\n").filter { $0.contains("accuracy") }
+                .compactMap { Double($0.split(separator: " ").last ?? "") }
+            return [("reference loss after 20 steps", losses[0]),
+                    ("largest family difference", losses.map { abs($0 - losses[0]) }.max()!),
+                    ("classify demo accuracy at 10", accuracies.count == 4 ? accuracies[1] : -1)]
+        }
+    }
+
+    func testAThreadCountFromTheEnvironmentMustBeAPositiveNumber() throws {
+        for bad in ["0", "-2", "two", "1.5", "100000"] {
+            try assertFails(["--version"], environment: ["RECURRENT_THREADS": bad],
+                            mentioning: "invalid RECURRENT_THREADS: expected a whole number of threads from 1 to 4096, got '\(bad)'")
+        }
+        let result = try run(["--version"], environment: ["RECURRENT_THREADS": "1"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(result.stderr, "")
     }
 
     func testBadTextFilesGiveOneErrorLineAndWriteNothing() throws {

@@ -15,6 +15,22 @@ final class ForecastCommandTests: BinaryTestCase {
         return text
     }
 
+    /// The forecast command's test error against seasonal naive over seeds 1…N (`--seed`), the settings of
+    /// `testTrainThenPredictWithDatesAndJSON` (docs/learning-margins.md).
+    func testMarginsOverSeeds() throws {
+        _ = try LearningMargins.seeds()   // skips unless RECURRENT_SEEDS is set
+        let csv = try write(monthlyCSV(), to: "monthly.csv")
+        try LearningMargins.sweep("forecast command") { seed in
+            let train = try run(["forecast", "train", "--csv", csv, "--target", "Value", "--window", "12", "--horizon", "6",
+                                 "--hidden", "16", "--epochs", "100", "--out", "run\(seed)", "--json", "--seed", "\(seed)"])
+            XCTAssertEqual(train.status, 0, train.stderr)
+            let summary = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(train.stdout.utf8)) as? [String: Any])
+            let model = try XCTUnwrap((summary["model"] as? [String: Any])?["rmse"] as? Double)
+            let seasonal = try XCTUnwrap((summary["seasonalNaive"] as? [String: Any])?["rmse"] as? Double)
+            return [("rmse / seasonal naive", model / seasonal)]
+        }
+    }
+
     func testTrainThenPredictWithDatesAndJSON() throws {
         let csv = try write(monthlyCSV(), to: "monthly.csv")
         let train = try run(["forecast", "train", "--csv", csv, "--target", "Value", "--window", "12", "--horizon", "6",
@@ -28,7 +44,9 @@ final class ForecastCommandTests: BinaryTestCase {
         let seasonal = try XCTUnwrap(summary["seasonalNaive"] as? [String: Any])
         // Seasonal naive misses the trend, 0.5 per month times 6 months, on every target.
         XCTAssertEqual(try XCTUnwrap(seasonal["mae"] as? Double), 3, accuracy: 0.002)
-        XCTAssertLessThan(try XCTUnwrap(model["rmse"] as? Double), 0.5 * (try XCTUnwrap(seasonal["rmse"] as? Double)))
+        // Seed 1: 0.12 of seasonal naive's error; over 20 seeds 0.016–0.48 (testMarginsOverSeeds,
+        // docs/learning-margins.md), so the bound leaves a factor 1.7 to the worst seed.
+        XCTAssertLessThan(try XCTUnwrap(model["rmse"] as? Double), 0.8 * (try XCTUnwrap(seasonal["rmse"] as? Double)))
         for name in ["config.json", "model.safetensors", "forecast.svg"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: scratch.appendingPathComponent("run/\(name)").path), name)
         }

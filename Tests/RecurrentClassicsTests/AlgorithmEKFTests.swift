@@ -5,6 +5,7 @@ import RecurrentAutodiff
 import RecurrentLayers
 import RecurrentOptim
 import RecurrentClassics
+import RecurrentTestSupport
 
 /// One-step prediction of the Mackey–Glass series: the task of the EKF-versus-SGD comparison.
 struct MackeyGlassPrediction {
@@ -146,17 +147,34 @@ final class AlgorithmEKFTests: XCTestCase {
 
     /// Acceptance (issue 6 b): on one-step prediction of the Mackey–Glass series (300 training and
     /// 300 test steps, Elman network with 8 tanh units), the global and the decoupled EKF reach a
-    /// normalised test error below 0.001 in 2 passes; RTRL gradient descent with the best of three
-    /// learning rates has not reached it after 5 passes (docs/training.md: not after 1000 either).
+    /// normalised test error below 0.001 in a few passes (this network: 2 and 2); RTRL gradient descent
+    /// with the best of three learning rates has not reached it after 5 passes (docs/training.md: not
+    /// after 1000 either). Over 20 seeds: global 1–2 passes, decoupled 1–4, gradient descent not within
+    /// 20 on any (docs/learning-margins.md).
     func testEKFNeedsFewerPassesThanGradientDescent() throws {
         let task = try MackeyGlassPrediction(trainLength: 300, testLength: 300)
         var rng = RandomGenerator(seed: 1)
         let net = try ElmanNetwork(inputSize: 1, hiddenSize: 8, outputSize: 1, using: &rng)
         XCTAssertGreaterThan(task.normalizedTestError(net), 0.5)
-        XCTAssertEqual(try task.ekfPasses(.init(decoupled: false), network: net, threshold: 1e-3, maxPasses: 2), 2)
-        XCTAssertEqual(try task.ekfPasses(.init(decoupled: true), network: net, threshold: 1e-3, maxPasses: 2), 2)
+        XCTAssertNotNil(try task.ekfPasses(.init(decoupled: false), network: net, threshold: 1e-3, maxPasses: 3))
+        XCTAssertNotNil(try task.ekfPasses(.init(decoupled: true), network: net, threshold: 1e-3, maxPasses: 5))
         for learningRate in [0.003, 0.01, 0.03] {
             XCTAssertNil(task.sgdPasses(learningRate: learningRate, network: net, threshold: 1e-3, maxPasses: 5), "\(learningRate)")
+        }
+    }
+
+    /// Passes to a normalised test error below 0.001 for networks drawn from seeds 1…N (EKF: 6 for not
+    /// within 5; gradient descent, the best of three learning rates: 21 for not within 20).
+    func testMarginsOverSeeds() throws {
+        let task = try MackeyGlassPrediction(trainLength: 300, testLength: 300)
+        try LearningMargins.sweep("EKF against gradient descent") { seed in
+            var rng = RandomGenerator(seed: seed)
+            let net = try ElmanNetwork(inputSize: 1, hiddenSize: 8, outputSize: 1, using: &rng)
+            let global = try task.ekfPasses(.init(decoupled: false), network: net, threshold: 1e-3, maxPasses: 5) ?? 6
+            let decoupled = try task.ekfPasses(.init(decoupled: true), network: net, threshold: 1e-3, maxPasses: 5) ?? 6
+            let sgd = [0.003, 0.01, 0.03].map { task.sgdPasses(learningRate: $0, network: net, threshold: 1e-3, maxPasses: 20) ?? 21 }.min()!
+            return [("global EKF passes", Double(global)), ("decoupled EKF passes", Double(decoupled)),
+                    ("best SGD passes", Double(sgd)), ("initial error", task.normalizedTestError(net))]
         }
     }
 

@@ -5,6 +5,7 @@ import RecurrentAutodiff
 import RecurrentLayers
 import RecurrentOptim
 import RecurrentClassics
+import RecurrentTestSupport
 
 /// RTRL for the GRU: against central finite differences in Double, against the tape's BPTT on a
 /// `GRUCell` + `Linear`, and as the Jacobian source of the EKF.
@@ -60,10 +61,17 @@ final class AlgorithmGRURTRLTests: XCTestCase {
     }
 
     /// The global EKF trains a GRU with 4 units on the Mackey–Glass task to a normalised test error
-    /// below 0.0005 within 2 passes (measured: 0.0024, 0.00022).
+    /// below 0.003 within 2 passes (seed 1: 0.00022; over 20 seeds 0.00022–0.0014,
+    /// docs/learning-margins.md).
     func testEKFTrainsAGRU() throws {
+        let errors = try Self.globalEKF(seed: 1)
+        XCTAssertLessThan(errors.last!, 0.003, "\(errors)")
+    }
+
+    /// The normalised test error after each of 2 passes, the network drawn from `seed`.
+    static func globalEKF(seed: UInt64) throws -> [Double] {
         let task = try MackeyGlassPrediction(trainLength: 300, testLength: 300)
-        var rng = RandomGenerator(seed: 1)
+        var rng = RandomGenerator(seed: seed)
         let learner = GRURealTimeRecurrentLearning(network: try GRUNetwork(inputSize: 1, hiddenSize: 4, outputSize: 1, using: &rng))
         let ekf = try ExtendedKalmanFilterTrainer(learner: learner)
         XCTAssertEqual(ekf.blocks.count, 1)
@@ -76,6 +84,10 @@ final class AlgorithmGRURTRLTests: XCTestCase {
             let squared = zip(outputs, task.testTargets).dropFirst(task.washout).map { ($0.0[0] - $0.1[0]) * ($0.0[0] - $0.1[0]) }
             errors.append(squared.reduce(0, +) / Double(squared.count) / task.testVariance)
         }
-        XCTAssertLessThan(errors.last!, 5e-4, "\(errors)")
+        return errors
+    }
+
+    func testMarginsOverSeeds() throws {
+        try LearningMargins.sweep("global EKF GRU") { seed in [("error after 2 passes", try Self.globalEKF(seed: seed).last!)] }
     }
 }

@@ -5,6 +5,7 @@ import RecurrentAutodiff
 import RecurrentLayers
 import RecurrentOptim
 import RecurrentClassics
+import RecurrentTestSupport
 
 /// RTRL for the LSTM: against central finite differences in Double, against the tape's BPTT on an
 /// `LSTMCell` + `Linear`, and as the Jacobian source of the EKF.
@@ -67,11 +68,18 @@ final class AlgorithmLSTMRTRLTests: XCTestCase {
     }
 
     /// The decoupled EKF (one block per gate unit and per output) trains an LSTM with 4 cells on the
-    /// Mackey–Glass prediction task to a normalised test error below 0.002 within 3 passes (measured:
-    /// 0.034, 0.0019, 0.00085 after passes 1, 2, 3).
+    /// Mackey–Glass prediction task to a normalised test error below 0.005 within 3 passes (seed 1:
+    /// 0.034, 0.0019, 0.00085 after passes 1, 2, 3; over 20 seeds 0.00036–0.0023 after 3,
+    /// docs/learning-margins.md).
     func testDecoupledEKFTrainsAnLSTM() throws {
+        let errors = try Self.decoupledEKF(seed: 1)
+        XCTAssertLessThan(errors.last!, 0.005, "\(errors)")
+    }
+
+    /// The normalised test error after each of 3 passes, the network drawn from `seed`.
+    static func decoupledEKF(seed: UInt64) throws -> [Double] {
         let task = try MackeyGlassPrediction(trainLength: 300, testLength: 300)
-        var rng = RandomGenerator(seed: 1)
+        var rng = RandomGenerator(seed: seed)
         let net = try LSTMNetwork(inputSize: 1, hiddenSize: 4, outputSize: 1, using: &rng)
         let learner = LSTMRealTimeRecurrentLearning(network: net)
         let ekf = try ExtendedKalmanFilterTrainer(learner: learner, configuration: .init(decoupled: true))
@@ -88,6 +96,10 @@ final class AlgorithmLSTMRTRLTests: XCTestCase {
             for (x, d) in zip(task.trainInputs, task.trainTargets) { ekf.trainStep(input: x, target: d) }
             errors.append(testError())
         }
-        XCTAssertLessThan(errors.last!, 0.002, "\(errors)")
+        return errors
+    }
+
+    func testMarginsOverSeeds() throws {
+        try LearningMargins.sweep("decoupled EKF LSTM") { seed in [("error after 3 passes", try Self.decoupledEKF(seed: seed).last!)] }
     }
 }

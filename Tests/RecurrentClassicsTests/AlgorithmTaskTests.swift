@@ -5,6 +5,7 @@ import RecurrentAutodiff
 import RecurrentLayers
 import RecurrentOptim
 import RecurrentClassics
+import RecurrentTestSupport
 
 /// The adding problem and the embedded Reber grammar: generators, scoring and short learning runs.
 final class AlgorithmTaskTests: XCTestCase {
@@ -103,32 +104,52 @@ final class AlgorithmTaskTests: XCTestCase {
     }
 
     /// A short run within the CI budget: an LSTM learns the adding problem at T = 10 (test MSE
-    /// below 0.01, a sixteenth of the 0.167 baseline) in at most 400 Adam steps. The long runs
+    /// below 0.01, a sixteenth of the 0.167 baseline, where training stops) within 800 Adam steps
+    /// (seed 1: 300; over 20 seeds 250–400, docs/learning-margins.md). The long runs
     /// (T = 50, 100, 200; RNN, LSTM, GRU) are in `AlgorithmFullRunTests` and docs/training.md.
     func testLSTMLearnsTheAddingProblemAtLengthTen() throws {
-        var settings = AddingProblemTraining()
-        settings.hiddenSize = 16
-        settings.learningRate = 1e-2
-        settings.maxSteps = 400
-        settings.testSize = 200
-        settings.evaluationInterval = 50
-        let history = try settings.run(try AddingProblem(sequenceLength: 10)).history
+        let history = try Self.addingAtTen(seed: 1)
         XCTAssertGreaterThan(history[0].testMSE, 0.1, "the first evaluation should still be near the baseline")
         XCTAssertLessThan(history.last!.testMSE, 0.01, "\(history.map(\.testMSE))")
     }
 
+    static func addingAtTen(seed: UInt64) throws -> [AddingProblemTraining.Progress] {
+        var settings = AddingProblemTraining()
+        settings.hiddenSize = 16
+        settings.learningRate = 1e-2
+        settings.maxSteps = 800
+        settings.testSize = 200
+        settings.evaluationInterval = 50
+        settings.seed = seed
+        return try settings.run(try AddingProblem(sequenceLength: 10)).history
+    }
+
     /// A short run: an LSTM with 8 units predicts the legal next symbols of embedded Reber strings
-    /// at more than 90% of the steps within 400 steps (the long-memory step needs longer; see the
-    /// full runs).
+    /// at more than 90% of the steps (where training stops) within 800 steps (seed 1: 300; over 20
+    /// seeds 200–400, docs/learning-margins.md; the long-memory step needs longer: see the full runs).
     func testLSTMLearnsMostReberSteps() throws {
+        let history = try Self.reber(seed: 1)
+        XCTAssertLessThan(history[0].stepAccuracy, 0.9)
+        XCTAssertGreaterThanOrEqual(history.last!.stepAccuracy, 0.9, "\(history.map(\.stepAccuracy))")
+    }
+
+    static func reber(seed: UInt64) throws -> [EmbeddedReberTraining.Progress] {
         var settings = EmbeddedReberTraining()
         settings.hiddenSize = 8
-        settings.maxSteps = 400
+        settings.maxSteps = 800
         settings.testSize = 200
         settings.evaluationInterval = 100
         settings.targetAccuracy = 0.9
-        let history = try settings.run()
-        XCTAssertLessThan(history[0].stepAccuracy, 0.9)
-        XCTAssertGreaterThanOrEqual(history.last!.stepAccuracy, 0.9, "\(history.map(\.stepAccuracy))")
+        settings.seed = seed
+        return try settings.run()
+    }
+
+    func testMarginsOverSeeds() throws {
+        try LearningMargins.sweep("adding T=10 and Reber") { seed in
+            let adding = try Self.addingAtTen(seed: seed), reber = try Self.reber(seed: seed)
+            return [("adding first MSE", adding[0].testMSE), ("adding last MSE", adding.last!.testMSE),
+                    ("adding steps", Double(adding.last!.step)), ("reber first step accuracy", reber[0].stepAccuracy),
+                    ("reber last step accuracy", reber.last!.stepAccuracy), ("reber steps", Double(reber.last!.step))]
+        }
     }
 }

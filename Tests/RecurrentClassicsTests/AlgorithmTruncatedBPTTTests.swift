@@ -1,4 +1,5 @@
 import XCTest
+import RecurrentTestSupport
 import RecurrentCore
 import RecurrentAutodiff
 import RecurrentLayers
@@ -100,10 +101,11 @@ final class AlgorithmTruncatedBPTTTests: XCTestCase {
                      lossesFrom: lossesFrom).backward()
             let expected = gradients(parameters)
             for p in parameters { p.zeroGrad() }
+            // The same terms summed in another grouping (the windows' gradients, then the readout's).
+            let rule = Float32Tolerance.recurrentLayerGradients(.init(cell: .lstm, inputSize: inputSize, hiddenSize: hiddenSize),
+                                                                sequenceLength: k2, batchSize: batchSize)
             for (a, e) in zip(actual, expected) {
-                for (x, y) in zip(a, e) {
-                    XCTAssertEqual(x, y, accuracy: 1e-6 + 1e-5 * abs(y), "\(name) k1=\(k1) k2=\(k2) update at step \(tau)")
-                }
+                assertClose(a, e, within: rule, "\(name) k1=\(k1) k2=\(k2) update at step \(tau)")
             }
             checked += 1
         }
@@ -183,9 +185,16 @@ final class AlgorithmTruncatedBPTTTests: XCTestCase {
     }
 
     /// With an optimizer, TBPTT(4, 8) on a stream trains an LSTM to output the input of two steps
-    /// before (continuous mode, Adam): the loss falls by a factor of ten.
+    /// before (continuous mode, Adam): the loss falls by a factor of five (by 11 to 44 over 20 seeds,
+    /// docs/learning-margins.md).
     func testContinuousTrainingLearnsADelay() throws {
-        var rng = RandomGenerator(seed: 21)
+        let (early, late) = try Self.continuousDelay(seed: 21)
+        XCTAssertLessThan(late, early / 5, "early \(early), late \(late)")
+    }
+
+    /// The mean loss of the first and of the last 200 of 1600 steps, the model and stream drawn from `seed`.
+    static func continuousDelay(seed: UInt64) throws -> (early: Double, late: Double) {
+        var rng = RandomGenerator(seed: seed)
         let cell = try LSTMCell(inputSize: 1, hiddenSize: 8, using: &rng)
         let readout = try Linear(inputSize: 8, outputSize: 1, using: &rng)
         let optimizer = try Adam(cell.parameters + readout.parameters, learningRate: 0.02)
@@ -201,7 +210,14 @@ final class AlgorithmTruncatedBPTTTests: XCTestCase {
             if t < 200 { early += Double(loss) }
             if t >= steps - 200 { late += Double(loss) }
         }
-        XCTAssertLessThan(late, early / 10, "early \(early / 200), late \(late / 200)")
+        return (early / 200, late / 200)
+    }
+
+    func testMarginsOverSeeds() throws {
+        try LearningMargins.sweep("TBPTT delay") { seed in
+            let (early, late) = try Self.continuousDelay(seed: seed)
+            return [("late / early loss", late / early)]
+        }
     }
 }
 

@@ -32,4 +32,24 @@ final class ComputeThreadsTests: XCTestCase {
         }
         XCTAssertEqual(Array(UnsafeBufferPointer(start: totals, count: threads * 4)), Array(repeating: jobs, count: threads * 4))
     }
+
+    func testTheDefaultComesFromRecurrentThreads() throws {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        XCTAssertEqual(try ComputeThreads.fromEnvironment([:]), cores)
+        XCTAssertEqual(try ComputeThreads.fromEnvironment(["RECURRENT_THREADS": ""]), cores)
+        XCTAssertEqual(try ComputeThreads.fromEnvironment(["RECURRENT_THREADS": "1"]), 1)
+        XCTAssertEqual(try ComputeThreads.fromEnvironment(["RECURRENT_THREADS": "3"]), 3)
+        for bad in ["0", "-1", "x", " 2", "4097"] {
+            XCTAssertThrowsError(try ComputeThreads.fromEnvironment(["RECURRENT_THREADS": bad])) { error in
+                XCTAssertEqual(error.localizedDescription,
+                               "invalid RECURRENT_THREADS: expected a whole number of threads from 1 to 4096, got '\(bad)'")
+            }
+        }
+        // This process started from the same variable, and the BLAS runs on as many threads when it is set.
+        let environment = ProcessInfo.processInfo.environment
+        XCTAssertEqual(ComputeThreads.defaultCount, (try? ComputeThreads.fromEnvironment(environment)) ?? cores)
+        if let value = environment["RECURRENT_THREADS"], let threads = Int(value) {
+            XCTAssertEqual(BLAS.threads, threads)
+        }
+    }
 }

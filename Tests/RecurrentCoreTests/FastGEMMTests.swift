@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import RecurrentCore
+import RecurrentTestSupport
 
 /// The packed GEMM and GEMVs of every kernel family this CPU supports (AVX-512, AVX2, NEON) against the
 /// system BLAS (the reference path) on shapes with every kind of tail: rows not a multiple of the panel
@@ -15,6 +16,24 @@ final class FastGEMMTests: XCTestCase {
 
     private func randomMatrix(_ count: Int, _ rng: inout RandomGenerator) -> [Float] {
         (0..<count).map { _ in Float(Double(rng.next() >> 40) / Double(1 << 24)) * 2 - 1 }
+    }
+
+    /// Σ|aᵢbᵢ| + |beta·c| of every element of `C (m × n) = op(A) · op(B) + beta · C`: the magnitude of
+    /// each sum, for `Float32Tolerance`.
+    private func magnitudes(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, a: [Float], lda: Int,
+                            b: [Float], ldb: Int, beta: Float, c: [Float], ldc: Int) -> [Double] {
+        var result = [Double](repeating: 0, count: m * n)
+        for i in 0..<m {
+            for j in 0..<n {
+                var sum = abs(Double(beta) * Double(c[i * ldc + j]))
+                for p in 0..<k {
+                    let x = transposeA ? a[p * lda + i] : a[i * lda + p], y = transposeB ? b[j * ldb + p] : b[p * ldb + j]
+                    sum += abs(Double(x) * Double(y))
+                }
+                result[i * n + j] = sum
+            }
+        }
+        return result
     }
 
     func testPackedProductEqualsBLASForAllTranspositionsAndTails() throws {
@@ -35,15 +54,15 @@ final class FastGEMMTests: XCTestCase {
                         BLAS.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda,
                                   b: b, ldb: ldb, beta: beta, c: &expected, ldc: n)
                         let packed = PackedMatrix(transposed: transposeB, k: k, n: n, b: b, ldb: ldb)
+                        let sizes = magnitudes(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda,
+                                               b: b, ldb: ldb, beta: beta, c: c0, ldc: n)
                         for threads in [1, 2] {
                             actual = c0
                             packed.multiply(transposeA: transposeA, m: m, a: a, lda: lda, beta: beta, c: &actual, ldc: n,
                                             threads: threads)
-                            var worst: Float = 0
-                            for i in 0..<(m * n) { worst = max(worst, abs(actual[i] - expected[i])) }
-                            // Inputs in [−1, 1]: rounding differences grow like √k · ulp(k).
-                            XCTAssertLessThan(worst, 1e-6 * Float(k) + 1e-6,
-                                              "\(family) m \(m) n \(n) k \(k) tA \(transposeA) tB \(transposeB) beta \(beta) threads \(threads)")
+                            assertClose(actual, expected.map(Double.init), within: Float32Tolerance(reductionLength: k + 1),
+                                        magnitudes: sizes,
+                                        "\(family) m \(m) n \(n) k \(k) tA \(transposeA) tB \(transposeB) beta \(beta) threads \(threads)")
                         }
                     }
                 }
@@ -56,8 +75,8 @@ final class FastGEMMTests: XCTestCase {
             var rng = RandomGenerator(seed: 8)
             let m = 7, n = 40, k = 20, lda = 29, ldb = 45, ldc = 50
             let a = randomMatrix(m * lda, &rng), b = randomMatrix(k * ldb, &rng)
-            var expected = randomMatrix(m * ldc, &rng)
-            var actual = expected
+            let c0 = randomMatrix(m * ldc, &rng)
+            var expected = c0, actual = c0
             BLAS.gemm(transposeA: false, transposeB: false, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
                       beta: 1, c: &expected, ldc: ldc)
             KernelFamily.with(family) {
@@ -65,7 +84,12 @@ final class FastGEMMTests: XCTestCase {
                     .multiply(transposeA: false, m: m, a: a, lda: lda, beta: 1, c: &actual, ldc: ldc, threads: 1)
             }
             // Columns past n (40 ..< 50 of each row) are left as they were.
-            for i in 0..<(m * ldc) { XCTAssertEqual(actual[i], expected[i], accuracy: 1e-5, "\(family) element \(i)") }
+            for i in 0..<m { XCTAssertEqual(actual[(i * ldc + n)..<((i + 1) * ldc)], expected[(i * ldc + n)..<((i + 1) * ldc)]) }
+            let sizes = magnitudes(transposeA: false, transposeB: false, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
+                                   beta: 1, c: c0, ldc: ldc)
+            let columns = { (matrix: [Float]) in (0..<m).flatMap { matrix[($0 * ldc)..<($0 * ldc + n)] } }
+            assertClose(columns(actual), columns(expected).map(Double.init), within: Float32Tolerance(reductionLength: k + 1),
+                        magnitudes: sizes, "\(family)")
         }
     }
 
@@ -84,10 +108,10 @@ final class FastGEMMTests: XCTestCase {
                     BLAS.gemm(transposeA: false, transposeB: transposeB, m: 1, n: n, k: k, a: x, lda: k, b: b, ldb: ldb,
                               beta: beta, c: &expected, ldc: n)
                     FastGEMM.gemv(transposeB: transposeB, n: n, k: k, x: x, b: b, ldb: ldb, beta: beta, y: &actual)
-                    for i in 0..<n {
-                        XCTAssertEqual(actual[i], expected[i], accuracy: 1e-6 * Float(k) + 1e-6,
-                                       "\(family) n \(n) k \(k) transposeB \(transposeB) beta \(beta) element \(i)")
-                    }
+                    let sizes = magnitudes(transposeA: false, transposeB: transposeB, m: 1, n: n, k: k, a: x, lda: k, b: b, ldb: ldb,
+                                           beta: beta, c: y0, ldc: n)
+                    assertClose(actual, expected.map(Double.init), within: Float32Tolerance(reductionLength: k + 1), magnitudes: sizes,
+                                "\(family) n \(n) k \(k) transposeB \(transposeB) beta \(beta)")
                 }
             }
         }
@@ -110,12 +134,13 @@ final class FastGEMMTests: XCTestCase {
                     BLAS.gemm(transposeA: false, transposeB: transposeB, m: 1, n: n, k: k, a: x, lda: k, b: b, ldb: ldb,
                               beta: beta, c: &expected, ldc: n)
                     let packed = PackedMatrix(transposed: transposeB, k: k, n: n, b: b, ldb: ldb)
+                    let sizes = magnitudes(transposeA: false, transposeB: transposeB, m: 1, n: n, k: k, a: x, lda: k, b: b, ldb: ldb,
+                                           beta: beta, c: y0, ldc: n)
                     for threads in [1, 2, 3] {
                         var actual = y0
                         packed.multiplyVector(x, beta: beta, into: &actual, threads: threads)
-                        var worst: Float = 0
-                        for i in 0..<n { worst = max(worst, abs(actual[i] - expected[i])) }
-                        XCTAssertLessThan(worst, 1e-6 * Float(k) + 1e-6, "\(family) n \(n) k \(k) tB \(transposeB) beta \(beta) threads \(threads)")
+                        assertClose(actual, expected.map(Double.init), within: Float32Tolerance(reductionLength: k + 1), magnitudes: sizes,
+                                    "\(family) n \(n) k \(k) tB \(transposeB) beta \(beta) threads \(threads)")
                     }
                 }
             }

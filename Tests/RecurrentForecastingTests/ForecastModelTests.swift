@@ -75,11 +75,7 @@ final class ForecastModelTests: XCTestCase {
     /// A short run on the airline series: LSTM, log transform, change mode, direct H = 12 from a
     /// window of 24; it must beat both baselines on the test split by a clear margin.
     func testShortAirlineRunBeatsTheBaselines() throws {
-        let configuration = ForecastConfiguration(
-            columns: ForecastColumns(target: "Passengers"),
-            model: ForecastModelConfiguration(cell: .lstm, strategy: .direct, targetMode: .change, window: 24, horizon: 12, hiddenSize: 16),
-            transform: .log, epochs: 100, batchSize: 32, learningRate: 0.005, seed: 1)
-        let result = try ForecastTrainer(configuration: configuration, series: try airline()).train()
+        let result = try airlineRun(seed: 1)
         let test = result.test
         XCTAssertEqual(result.forecaster.season.period, 12)
         XCTAssertEqual(test.origins, 11)
@@ -87,34 +83,55 @@ final class ForecastModelTests: XCTestCase {
         // Baselines on the same 132 targets (deterministic).
         XCTAssertEqual(test.persistence.rmse, 98.0604, accuracy: 1e-3)
         XCTAssertEqual(test.seasonalNaive.rmse, 53.8804, accuracy: 1e-3)
-        XCTAssertLessThan(test.model.rmse, 0.8 * test.seasonalNaive.rmse, "model \(test.model)")
+        // Seed 1: RMSE 0.68 and MASE 0.57 of seasonal naive's; over 20 seeds up to 0.79 and 0.62
+        // (docs/learning-margins.md).
+        XCTAssertLessThan(test.model.rmse, 0.9 * test.seasonalNaive.rmse, "model \(test.model)")
         XCTAssertLessThan(try XCTUnwrap(test.model.mase), 0.8 * (try XCTUnwrap(test.seasonalNaive.mase)))
         XCTAssertTrue(result.testForecasts.allSatisfy { $0.allSatisfy(\.isFinite) })
+    }
+
+    /// The short airline run trained with `seed`: LSTM, log transform, change mode, direct H = 12 from
+    /// a window of 24.
+    private func airlineRun(seed: UInt64) throws -> ForecastTrainingResult {
+        let configuration = ForecastConfiguration(
+            columns: ForecastColumns(target: "Passengers"),
+            model: ForecastModelConfiguration(cell: .lstm, strategy: .direct, targetMode: .change, window: 24, horizon: 12, hiddenSize: 16),
+            transform: .log, epochs: 100, batchSize: 32, learningRate: 0.005, seed: seed)
+        return try ForecastTrainer(configuration: configuration, series: try airline()).train()
+    }
+
+    /// A noiseless seasonal series whose future is a function of its past, trained with `seed` by
+    /// `cell` and `strategy`.
+    private func seasonalRun(_ cell: ForecastModelConfiguration.Cell, _ strategy: ForecastModelConfiguration.Strategy,
+                             seed: UInt64) throws -> ForecastTrainingResult {
+        let values = (0..<160).map { (t: Int) -> Double in
+            let x = Double(t)
+            return 20 + 0.05 * x + 4 * sin(2 * Double.pi * x / 8)
+        }
+        let configuration = ForecastConfiguration(
+            columns: ForecastColumns(target: "y"),
+            model: ForecastModelConfiguration(cell: cell, strategy: strategy, window: 8, horizon: 4, hiddenSize: 12),
+            epochs: 40, batchSize: 16, learningRate: 0.01, seed: seed)
+        return try ForecastTrainer(configuration: configuration, series: ForecastSeries(names: ["y"], channels: [values])).train()
     }
 
     /// NARX closed loop and the recursive strategy train and forecast on a noiseless seasonal
     /// series whose future is a function of its past, and beat seasonal-naive there.
     func testNARXAndRecursiveStrategiesLearnASeasonalSeries() throws {
-        let values = (0..<160).map { (t: Int) -> Double in
-            let x = Double(t)
-            return 20 + 0.05 * x + 4 * sin(2 * Double.pi * x / 8)
-        }
         for (cell, strategy) in [(ForecastModelConfiguration.Cell.narx, ForecastModelConfiguration.Strategy.direct),
                                  (.gru, .recursive)] {
-            let configuration = ForecastConfiguration(
-                columns: ForecastColumns(target: "y"),
-                model: ForecastModelConfiguration(cell: cell, strategy: strategy, window: 8, horizon: 4, hiddenSize: 12),
-                epochs: 40, batchSize: 16, learningRate: 0.01, seed: 2)
-            let result = try ForecastTrainer(configuration: configuration, series: ForecastSeries(names: ["y"], channels: [values])).train()
+            let result = try seasonalRun(cell, strategy, seed: 2)
             XCTAssertEqual(result.forecaster.season.period, 8, "\(cell)")
             // Seasonal naive misses exactly the trend: 0.05 per step times m = 8.
             XCTAssertEqual(result.test.seasonalNaive.mae, 0.4, accuracy: 1e-9)
+            // Threshold inside the margins over 20 seeds (docs/learning-margins.md).
             XCTAssertLessThan(result.test.model.mae, 0.5 * result.test.seasonalNaive.mae, "\(cell) \(strategy): \(result.test.model)")
         }
     }
 
-    func testMultivariateDirectModelUsesAFeature() throws {
-        // The target is the feature one step later: y(t) = x(t−1) + 0.3·y(t−1), x white noise.
+    /// The target is the feature one step later, y(t) = x(t−1) + 0.3·y(t−1) with x white noise, learnt
+    /// by an LSTM trained with `seed`.
+    private func featureRun(seed: UInt64) throws -> ForecastTrainingResult {
         var rng = RandomGenerator(seed: 5)
         let x = (0..<200).map { _ in Double(rng.nextNormal()) }
         var y = [0.0]
@@ -122,11 +139,28 @@ final class ForecastModelTests: XCTestCase {
         let configuration = ForecastConfiguration(
             columns: ForecastColumns(target: "y", features: ["x"]),
             model: ForecastModelConfiguration(cell: .lstm, targetMode: .level, channelCount: 2, window: 4, horizon: 1, hiddenSize: 12),
-            epochs: 40, batchSize: 16, learningRate: 0.01, seed: 1)
-        let result = try ForecastTrainer(configuration: configuration,
-                                         series: ForecastSeries(names: ["y", "x"], channels: [y, x])).train()
-        // Persistence cannot know the step of the walk; the model reads it from x.
+            epochs: 40, batchSize: 16, learningRate: 0.01, seed: seed)
+        return try ForecastTrainer(configuration: configuration, series: ForecastSeries(names: ["y", "x"], channels: [y, x])).train()
+    }
+
+    func testMultivariateDirectModelUsesAFeature() throws {
+        let result = try featureRun(seed: 1)
+        // Persistence cannot know the step of the walk; the model reads it from x. Threshold inside the
+        // margins over 20 seeds (docs/learning-margins.md).
         XCTAssertLessThan(result.test.model.rmse, 0.5 * result.test.persistence.rmse, "\(result.test)")
+    }
+
+    func testMarginsOverSeeds() throws {
+        try LearningMargins.sweep("forecasting") { seed in
+            let airline = try airlineRun(seed: seed).test
+            let narx = try seasonalRun(.narx, .direct, seed: seed).test, gru = try seasonalRun(.gru, .recursive, seed: seed).test
+            let feature = try featureRun(seed: seed).test
+            return [("airline rmse / seasonal naive", airline.model.rmse / airline.seasonalNaive.rmse),
+                    ("airline mase / seasonal naive", try XCTUnwrap(airline.model.mase) / (try XCTUnwrap(airline.seasonalNaive.mase))),
+                    ("narx mae / seasonal naive", narx.model.mae / narx.seasonalNaive.mae),
+                    ("gru recursive mae / seasonal naive", gru.model.mae / gru.seasonalNaive.mae),
+                    ("feature rmse / persistence", feature.model.rmse / feature.persistence.rmse)]
+        }
     }
 
     func testCheckpointRoundTripAndErrors() throws {

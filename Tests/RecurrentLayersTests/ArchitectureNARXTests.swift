@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import Recurrent
+import RecurrentTestSupport
 
 /// The input–output recurrent model (NARX): regressor order and delay-line alignment by hand,
 /// finite-difference gradients in both modes, and identification of a nonlinear system with
@@ -195,10 +196,20 @@ final class ArchitectureNARXTests: XCTestCase {
         let r = try Self.identify(.bilinearCubic, seed: 1, testSeed: 2)
         print(String(format: "NARX bilinearCubic: open-loop MSE %.5f, closed-loop (48 steps) MSE %.5f; baselines: mean %.4f, persistence %.4f",
                      r.openLoopMSE, r.closedLoopMSE, r.meanBaselineMSE, r.persistenceBaselineMSE))
-        // Seed 1 reaches about 0.2% of the variance in closed loop (the worst of seeds 1-10, 1.25%:
-        // ArchitectureFullRunTests); the bounds leave a factor 4.
-        XCTAssertLessThan(r.openLoopMSE, 0.005 * r.meanBaselineMSE)
-        XCTAssertLessThan(r.closedLoopMSE, 0.01 * r.meanBaselineMSE)
-        XCTAssertLessThan(r.closedLoopMSE, 0.01 * r.persistenceBaselineMSE)
+        // Seed 1: 0.09 % and 0.22 % of the variance. Over 20 seeds up to 0.78 % (open loop) and 1.4 %
+        // (closed loop, 0.86 % of persistence's error): the bounds leave a factor 2 to the worst seed
+        // (docs/learning-margins.md).
+        XCTAssertLessThan(r.openLoopMSE, 0.02 * r.meanBaselineMSE)
+        XCTAssertLessThan(r.closedLoopMSE, 0.03 * r.meanBaselineMSE)
+        XCTAssertLessThan(r.closedLoopMSE, 0.02 * r.persistenceBaselineMSE)
+    }
+
+    func testMarginsOverSeeds() throws {
+        try LearningMargins.sweep("NARX bilinear cubic") { seed in
+            let r = try Self.identify(.bilinearCubic, seed: seed, testSeed: 2)
+            return [("open-loop MSE / mean", Double(r.openLoopMSE / r.meanBaselineMSE)),
+                    ("closed-loop MSE / mean", Double(r.closedLoopMSE / r.meanBaselineMSE)),
+                    ("closed-loop MSE / persistence", Double(r.closedLoopMSE / r.persistenceBaselineMSE))]
+        }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import Recurrent
+import RecurrentTestSupport
 
 /// The recurrent multilayer perceptron: layer wiring by hand (each layer reads the NEW state of the
 /// layer below and its OWN previous state), gradients through time, and a delayed-echo task.
@@ -139,11 +140,18 @@ final class ArchitectureRMLPTests: XCTestCase {
         return (Double(correct) / Double(counted), counted)
     }
 
-    /// Seeds 5 (model and data) and 6 (test data).
+    /// Seeds 5 (model and data) and 6 (test data); threshold inside the margins over 20 seeds
+    /// (docs/learning-margins.md).
     func testLearnsDelayedEcho() throws {
         let (accuracy, counted) = try Self.learnDelayedEcho(seed: 5, testSeed: 6)
         print(String(format: "RMLP delayed echo: accuracy %.4f on %d held-out targets", accuracy, counted))
         XCTAssertEqual(counted, 2000)
         XCTAssertGreaterThanOrEqual(accuracy, 0.99)
+    }
+
+    func testMarginsOverSeeds() throws {
+        try LearningMargins.sweep("RMLP delayed echo") { seed in
+            [("accuracy", try Self.learnDelayedEcho(seed: seed, testSeed: 6).accuracy)]
+        }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import Recurrent
+import RecurrentTestSupport
 
 /// The state-space model: the lecture's worked series example, hand-computed steps, gradients
 /// through time and identification of a linear resonator.
@@ -128,10 +129,18 @@ final class ArchitectureStateSpaceTests: XCTestCase {
         return (mse, variance)
     }
 
-    /// Seeds 3 (model and data) and 4 (test data).
+    /// Seeds 3 (model and data) and 4 (test data): 0.39 % of the variance; over 20 seeds 0.20–0.74 %,
+    /// so the bound, 2 %, leaves a factor 2.7 to the worst seed (docs/learning-margins.md).
     func testLearnsLinearResonator() throws {
         let (mse, variance) = try Self.identifyResonator(seed: 3, testSeed: 4)
         print(String(format: "StateSpaceModel resonator: simulation MSE %.5f over 59 steps, output variance %.4f", mse, variance))
-        XCTAssertLessThan(mse, 0.01 * variance)
+        XCTAssertLessThan(mse, 0.02 * variance)
+    }
+
+    func testMarginsOverSeeds() throws {
+        try LearningMargins.sweep("state-space resonator") { seed in
+            let (mse, variance) = try Self.identifyResonator(seed: seed, testSeed: 4)
+            return [("MSE / variance", Double(mse / variance))]
+        }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import Recurrent
+import RecurrentTestSupport
 
 /// The seq2seq demo (docs/architectures.md, "Encoder–decoder"): reversing digit strings, exact-sequence
 /// accuracy with and without attention as the source grows longer, and the attention heatmap.
@@ -28,34 +29,22 @@ final class Seq2SeqDemoTests: XCTestCase {
         return lengths.map { Seq2SeqTraining.exactAccuracy(of: model, on: task, length: $0, count: count, using: &rng) }
     }
 
-    func testAttentionBeatsTheFixedContextOnLongSources() throws {
-        #if DEBUG
-        throw XCTSkip("trains two seq2seq models for about 9 s in a release build; run with -c release")
-        #else
+    /// Both models trained with `seed` for 900 steps: their exact-sequence accuracies at source lengths
+    /// 3, 6 and 10 (200 strings each), and the attention model.
+    static func comparison(seed: UInt64) throws
+        -> (task: DigitSequenceTask, attended: EncoderDecoder, plain: [Double], attention: [Double]) {
         let lengths = [3, 6, 10]
-        let (task, plain) = try Self.trainReversal(attention: false, seed: 1, steps: 900)
-        let (_, attended) = try Self.trainReversal(attention: true, seed: 1, steps: 900)
-        let a = Self.accuracies(plain, task, lengths: lengths, count: 200, seed: 77)
-        let b = Self.accuracies(attended, task, lengths: lengths, count: 200, seed: 77)
-        print("reverse, exact accuracy at lengths \(lengths): plain \(a), attention \(b)")
-        // Short sources: both models are right.
-        XCTAssertGreaterThanOrEqual(a[0], 0.95)
-        XCTAssertGreaterThanOrEqual(b[0], 0.95)
-        // The fixed context degrades with length, attention does not. Measured with 900 steps: plain
-        // 0.005, attention 0.995 at length 10. (600 steps left attention between 0.79 and 0.98 at
-        // length 10 depending on the order of Float additions in the matrix products, too close to
-        // the bound; 900 steps make it robust.)
-        XCTAssertLessThan(a[2], 0.2)
-        XCTAssertGreaterThanOrEqual(b[2], 0.85)
-        XCTAssertGreaterThanOrEqual(b[2] - a[2], 0.6)
+        let (task, plain) = try trainReversal(attention: false, seed: seed, steps: 900)
+        let (_, attended) = try trainReversal(attention: true, seed: seed, steps: 900)
+        return (task, attended, accuracies(plain, task, lengths: lengths, count: 200, seed: 77),
+                accuracies(attended, task, lengths: lengths, count: 200, seed: 77))
+    }
 
-        // The attention of a reversal follows the anti-diagonal: output step i looks at source
-        // position L − 1 − i or a neighbour (an encoder output h_j also carries x_{j−1}; the model
-        // used here often reads the digit at h_{j+1}). Measured over 40 length-10 sources on the
-        // AVX-512, AVX2 and reference kernel families (their Float sums differ, so the trained models
-        // differ a little): argmax within one position in 0.96–0.99 of the rows, attention mass within
-        // two positions 0.96–0.98. Single rows can tie between two neighbours, so only these
-        // aggregates are asserted. The last row (emitting <eos>) is free.
+    /// How closely the attention of a reversal follows the anti-diagonal over 40 length-10 sources:
+    /// the fraction of rows whose argmax is within one position of L − 1 − i, the mean attention mass
+    /// within two positions, and one source the model reversed exactly with its attention weights.
+    static func diagonal(_ attended: EncoderDecoder, _ task: DigitSequenceTask) throws
+        -> (nearDiagonal: Double, bandMass: Double, sample: (source: [Int], decoded: [Int], weights: Tensor)?) {
         var rng = RandomGenerator(seed: 5)
         var rowsNearDiagonal = 0, rows = 0
         var bandMass: Float = 0
@@ -74,11 +63,38 @@ final class Seq2SeqDemoTests: XCTestCase {
             }
             if sample == nil, decoded.tokens == task.target(for: source) { sample = (source, decoded.tokens, weights) }
         }
-        print("attention: argmax within one position in \(Double(rowsNearDiagonal) / Double(rows)) of rows, "
-              + "mass within two positions \(bandMass / Float(rows))")
-        XCTAssertGreaterThanOrEqual(Double(rowsNearDiagonal) / Double(rows), 0.85)
-        XCTAssertGreaterThanOrEqual(bandMass / Float(rows), 0.85)
-        let (source, tokens, weights) = try XCTUnwrap(sample, "no length-10 source reversed exactly")
+        return (Double(rowsNearDiagonal) / Double(rows), Double(bandMass / Float(rows)), sample)
+    }
+
+    func testAttentionBeatsTheFixedContextOnLongSources() throws {
+        #if DEBUG
+        throw XCTSkip("trains two seq2seq models for about 9 s in a release build; run with -c release")
+        #else
+        let (task, attended, a, b) = try Self.comparison(seed: 1)
+        print("reverse, exact accuracy at lengths [3, 6, 10]: plain \(a), attention \(b)")
+        // Seed 1 on this machine's default orders: plain [0.99, 0.69, 0.015], attention [0.995, 0.995,
+        // 0.95]. But 900 steps leave the attention model anywhere between 0.26 and 0.99 at length 10
+        // over 20 seeds (median 0.61; 0.875, 0.965 and 0.48 for seed 1 under other OpenBLAS kernels and
+        // thread counts, 0.775 on an Intel Xeon), the fixed context between 0 and 0.03; at length 3
+        // 0.82–1 and 0.955–1 (docs/learning-margins.md). The bounds sit below the worst of the 20 seeds.
+        // Short sources: both models are mostly right.
+        XCTAssertGreaterThanOrEqual(a[0], 0.9)
+        XCTAssertGreaterThanOrEqual(b[0], 0.7)
+        // The fixed context fails on long sources; attention gets some of them right on every seed.
+        XCTAssertLessThan(a[2], 0.1)
+        XCTAssertGreaterThanOrEqual(b[2], 0.15)
+        XCTAssertGreaterThanOrEqual(b[2] - a[2], 0.15)
+
+        // The attention of a reversal follows the anti-diagonal: output step i looks at source
+        // position L − 1 − i or a neighbour (an encoder output h_j also carries x_{j−1}; the model
+        // used here often reads the digit at h_{j+1}). Single rows can tie between two neighbours, so
+        // only these aggregates are asserted (over 20 seeds: 0.91–1 and 0.95–0.99). The last row
+        // (emitting <eos>) is free.
+        let diagonal = try Self.diagonal(attended, task)
+        print("attention: argmax within one position in \(diagonal.nearDiagonal) of rows, mass within two positions \(diagonal.bandMass)")
+        XCTAssertGreaterThanOrEqual(diagonal.nearDiagonal, 0.85)
+        XCTAssertGreaterThanOrEqual(diagonal.bandMass, 0.85)
+        let (source, tokens, weights) = try XCTUnwrap(diagonal.sample, "no length-10 source reversed exactly")
         let map = try SVGHeatmap(title: "Attention while reversing \(source.map(String.init).joined())",
                                  values: (0..<weights.shape[0]).map { i in (0..<10).map { Double(weights[i, $0]) } },
                                  rowLabels: tokens.map { String($0 - 2) } + ["<eos>"],
@@ -87,6 +103,15 @@ final class Seq2SeqDemoTests: XCTestCase {
             try map.render().write(toFile: directory + "/attention-reverse.svg", atomically: true, encoding: .utf8)
         }
         #endif
+    }
+
+    func testMarginsOverSeeds() throws {
+        try LearningMargins.sweep("seq2seq reversal") { seed in
+            let (task, attended, a, b) = try Self.comparison(seed: seed)
+            let diagonal = try Self.diagonal(attended, task)
+            return [("plain at 3", a[0]), ("attention at 3", b[0]), ("plain at 10", a[2]), ("attention at 10", b[2]),
+                    ("gain at 10", b[2] - a[2]), ("argmax near diagonal", diagonal.nearDiagonal), ("band mass", diagonal.bandMass)]
+        }
     }
 
     /// Seeds 1–5, lengths 1–10 (600 steps) and lengths 1–12 (1500 steps); 500 strings per length.

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import Recurrent
+import RecurrentTestSupport
 
 /// The lecture's "udacity" detector: a synchronised many-to-many network over a random letter stream,
 /// P(word just ended) at every step, threshold 0.9, precision and recall measured on a fresh stream.
@@ -55,24 +56,40 @@ final class TopologyWordDetectionTests: XCTestCase {
             let (b, _) = model(Array(letters[3...]), sequenceLength: 4, batchSize: 1, state: s)
             return a.value.scalars + b.value.scalars
         }
-        for (x, y) in zip(whole, streamed) { XCTAssertEqual(x, y, accuracy: 1e-6) }
+        // Embedding rows (N(0, 1)) into the GRU over 7 steps, then the head.
+        assertClose(streamed, whole, within: .recurrentLayer(.init(cell: .gru, inputSize: 2, hiddenSize: 3), sequenceLength: 8,
+                                                              valueBound: 4))
     }
 
-    /// 300 steps of 32 streams of 40 letters each, from the zero state; evaluated on one 20,000-letter stream read in
-    /// windows of 100 with the state carried.
-    func testDetectsUdacityWithHighPrecisionAndRecall() throws {
+    /// 300 steps of 32 streams of 40 letters each, from the zero state (model and streams from `seed`);
+    /// evaluated on one 20,000-letter stream read in windows of 100 with the state carried.
+    static func detector(seed: UInt64) throws -> DetectionScore {
         let task = try WordDetectionTask()
         var training = WordDetectionTraining()
         training.steps = 300
-        let start = Date()
+        training.seed = seed
         let model = try training.train(task)
-        let score = training.evaluate(model, on: task, length: 20_000, seed: 99)
+        return training.evaluate(model, on: task, length: 20_000, seed: 99)
+    }
+
+    func testDetectsUdacityWithHighPrecisionAndRecall() throws {
+        let start = Date()
+        let score = try Self.detector(seed: 1)
         let occurrences = score.truePositives + score.falseNegatives
         print(String(format: "udacity detector: precision %.4f recall %.4f (%d occurrences, TP %d FP %d FN %d), %.1f s",
                      score.precision, score.recall, occurrences, score.truePositives, score.falsePositives,
                      score.falseNegatives, Date().timeIntervalSince(start)))
         XCTAssertGreaterThan(occurrences, 100)
-        XCTAssertGreaterThanOrEqual(score.precision, 0.99)
+        // Over 20 seeds: recall 1 on every one, precision 0.9825–1 (median 0.9956); the bounds sit below
+        // the worst seed (docs/learning-margins.md).
+        XCTAssertGreaterThanOrEqual(score.precision, 0.96)
         XCTAssertGreaterThanOrEqual(score.recall, 0.99)
+    }
+
+    func testMarginsOverSeeds() throws {
+        try LearningMargins.sweep("word detection") { seed in
+            let score = try Self.detector(seed: seed)
+            return [("precision", score.precision), ("recall", score.recall)]
+        }
     }
 }

@@ -5,6 +5,7 @@ import RecurrentLayers
 import RecurrentOptim
 import RecurrentText
 import XCTest
+import RecurrentTestSupport
 
 final class GenerationBeamSearchTests: XCTestCase {
     private typealias F = GenerationFixtures
@@ -19,9 +20,9 @@ final class GenerationBeamSearchTests: XCTestCase {
                 .generate(prime: "quick", length: 40)
             XCTAssertEqual(beam.ids, greedy.ids, "\(cell)")
             // Greedy decoding steps on the batch-1 stepper, beam search on the batched model call: the
-            // logits agree to Float rounding (the products add in different orders), so the sums of 40
-            // log-probabilities (≈ −114) agree to a few Float ulps of the total.
-            XCTAssertEqual(beam.logProbability, greedy.logProbability, accuracy: 1e-5)
+            // logits agree up to the order of the products' additions.
+            XCTAssertEqual(beam.logProbability, greedy.logProbability,
+                           accuracy: F.logProbabilityAccuracy(count: 40, context: greedy.contextIDs.count, model: model))
         }
     }
 
@@ -72,7 +73,8 @@ final class GenerationBeamSearchTests: XCTestCase {
             }
             let exhaustive = try run(.init(beamWidth: 9))
             XCTAssertEqual(exhaustive.ids, bestIDs, "seed \(seed)")
-            XCTAssertEqual(exhaustive.logProbability, bestScore, accuracy: 1e-5)
+            let accuracy = F.logProbabilityAccuracy(count: 3, context: context.count, model: model)
+            XCTAssertEqual(exhaustive.logProbability, bestScore, accuracy: accuracy)
             XCTAssertEqual(try run(.init(beamWidth: 100)).ids, bestIDs, "a width above the candidate count is fine")
 
             let greedy = try run(.init(temperature: 0))
@@ -81,7 +83,7 @@ final class GenerationBeamSearchTests: XCTestCase {
             for width in 2...3 {
                 let beam = try run(.init(beamWidth: width))
                 let score = F.logProbability(of: beam.ids, after: context, model: model)
-                XCTAssertEqual(beam.logProbability, score, accuracy: 1e-5)
+                XCTAssertEqual(beam.logProbability, score, accuracy: accuracy)
                 XCTAssertLessThanOrEqual(score, bestScore + 1e-6)
             }
             if bestScore > greedyScore + 1e-3 { greedyWasBeaten = true }
@@ -97,6 +99,7 @@ final class GenerationBeamSearchTests: XCTestCase {
         let b = try TextGenerator(model: model, vocabulary: vocabulary, options: .init(temperature: 3, beamWidth: 4, seed: 2))
             .generate(prime: "dog", length: 25)
         XCTAssertEqual(a, b)
-        XCTAssertEqual(a.logProbability, F.logProbability(of: a.ids, after: a.contextIDs, model: model), accuracy: 1e-4)
+        XCTAssertEqual(a.logProbability, F.logProbability(of: a.ids, after: a.contextIDs, model: model),
+                       accuracy: F.logProbabilityAccuracy(count: a.ids.count, context: a.contextIDs.count, model: model))
     }
 }

@@ -5,6 +5,7 @@ import RecurrentLayers
 import RecurrentOptim
 import RecurrentText
 import XCTest
+import RecurrentTestSupport
 
 /// Models and independent reference computations shared by the generation tests.
 enum GenerationFixtures {
@@ -68,6 +69,13 @@ enum GenerationFixtures {
     }
 
     /// Σ log softmax(logits)[id] over the generated ids, in Double.
+    /// How far a log-probability of `count` tokens after `context` tokens may move when it is computed
+    /// another way (the stepper, the batched model, windows): each term within twice the largest logit
+    /// difference after up to context + count steps (`Float32Tolerance.languageModel`).
+    static func logProbabilityAccuracy(count: Int, context: Int, model: LanguageModel) -> Double {
+        2 * Double(count) * Double(Float32Tolerance.languageModel(model, sequenceLength: context + count).bound)
+    }
+
     static func logProbability(of ids: [Int], after context: [Int], model: LanguageModel) -> Double {
         zip(logitsPredicting(ids, after: context, model: model), ids).reduce(0.0) { total, pair in
             total + logSoftmax(pair.0)[pair.1]

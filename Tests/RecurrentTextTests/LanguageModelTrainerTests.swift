@@ -331,13 +331,15 @@ final class LanguageModelTrainerTests: XCTestCase {
         }
         let expected = total / 52
         XCTAssertEqual(result.predictions, 52)
-        XCTAssertEqual(result.loss, expected, accuracy: 1e-5 * expected)
+        // A mean of −log softmax over rows of up to 18 steps: each term within twice the largest logit difference.
+        let accuracy = 2 * Double(Float32Tolerance.languageModel(model, sequenceLength: 18).bound)
+        XCTAssertEqual(result.loss, expected, accuracy: accuracy)
         XCTAssertEqual(result.bitsPerToken, result.loss / log(2), accuracy: 1e-12)
         // Dropout was off: evaluating in training mode gives the same number.
         model.isTraining = true
         XCTAssertEqual(try model.evaluate(tokens: tokens, batchSize: 3, sequenceLength: 4), result)
         // The window length changes only the rounding.
-        XCTAssertEqual(try model.evaluate(tokens: tokens, batchSize: 3, sequenceLength: 7).loss, result.loss, accuracy: 1e-5 * expected)
+        XCTAssertEqual(try model.evaluate(tokens: tokens, batchSize: 3, sequenceLength: 7).loss, result.loss, accuracy: accuracy)
         XCTAssertEqual(try LanguageModelTrainer.evaluate(model: model, tokens: tokens, batchSize: 3, sequenceLength: 4), result)
         // A window of Int.max (evaluate --seq) is refused instead of overflowing ⌈rowLength / T⌉.
         XCTAssertThrowsError(try model.evaluate(tokens: tokens, batchSize: 3, sequenceLength: .max)) {
@@ -369,26 +371,40 @@ final class LanguageModelTrainerTests: XCTestCase {
 
     // MARK: Learning
 
-    func testTrainingReducesValidationLossOnArithmetic() throws {
+    /// 150 steps on arithmetic lines with `seed` (initialisation and batches; the corpus is fixed):
+    /// the validation loss before and after, and the unigram entropy of the validation part (the best
+    /// loss without context).
+    private func arithmeticRun(seed: UInt64) throws -> (initial: Double, final: Double, unigram: Double, uniform: Double) {
         let configuration = TrainingConfiguration(
             model: .init(cell: .lstm, vocabularySize: 0, embeddingSize: 8, hiddenSize: 32, numLayers: 1),
             validationFraction: 0.1, batchSize: 8, sequenceLength: 16, learningRate: 0.01, clipNorm: 5,
-            maxSteps: 150, evaluateEvery: 50, seed: 5)
+            maxSteps: 150, evaluateEvery: 50, seed: seed)
         let corpus = try arithmeticCorpus(lines: 600, configuration)
         let trainer = try LanguageModelTrainer(configuration: configuration, corpus: corpus, outputDirectory: nil)
         let initial = try trainer.model.evaluate(tokens: corpus.validation, batchSize: 8, sequenceLength: 16)
-        XCTAssertEqual(initial.loss, log(Double(corpus.vocabulary.count)), accuracy: 0.2, "an untrained model is near uniform")
         let summary = try trainer.train()
-        let final = try XCTUnwrap(summary.validationLoss)
-        // The entropy of the validation part's character frequencies: the best loss without context.
         var counts: [Int: Double] = [:]
         for id in corpus.validation { counts[id, default: 0] += 1 }
         let n = Double(corpus.validation.count)
         let unigram = counts.values.reduce(0.0) { $0 - $1 / n * log($1 / n) }
-        XCTAssertGreaterThan(unigram, 2.2)
-        // 150 steps learn the shape of the lines (digits, one operator, '=', the newline): 1.60 here.
-        // The operands are random, so even a perfect model stays near 1 nat per character.
-        XCTAssertLessThan(final, 1.70, "initial \(initial.loss), unigram \(unigram)")
+        return (initial.loss, try XCTUnwrap(summary.validationLoss), unigram, log(Double(corpus.vocabulary.count)))
+    }
+
+    func testTrainingReducesValidationLossOnArithmetic() throws {
+        let run = try arithmeticRun(seed: 5)
+        XCTAssertEqual(run.initial, run.uniform, accuracy: 0.2, "an untrained model is near uniform")
+        XCTAssertGreaterThan(run.unigram, 2.2)
+        // 150 steps learn the shape of the lines (digits, one operator, '=', the newline). The operands
+        // are random, so even a perfect model stays near 1 nat per character. Over 20 seeds 1.56–1.64
+        // (docs/learning-margins.md).
+        XCTAssertLessThan(run.final, 1.75, "initial \(run.initial), unigram \(run.unigram)")
+    }
+
+    func testMarginsOverSeeds() throws {
+        try LearningMargins.sweep("arithmetic language model") { seed in
+            let run = try arithmeticRun(seed: seed)
+            return [("validation loss", run.final), ("initial - uniform", run.initial - run.uniform)]
+        }
     }
 
     // MARK: Configuration
