@@ -48,6 +48,14 @@ echo "== fuzz targets built in $(( $(date +%s) - started )) s"
 
 # The longest input tried: the seeds are at most 2 KB, except checkpoint weights (up to 15 KB).
 max_len() { case "$1" in safetensors) echo 16384 ;; *) echo 4096 ;; esac; }
+# The token dictionary of a target (Fuzz/Dictionaries).
+dictionary() {
+  case "$1" in
+    safetensors|word-vectors|csv) echo "Fuzz/Dictionaries/$1.dict" ;;
+    parallel-text|labelled-text) echo Fuzz/Dictionaries/text.dict ;;
+    *) echo Fuzz/Dictionaries/json.dict ;;
+  esac
+}
 
 run() {
   local target=$1
@@ -56,8 +64,8 @@ run() {
   local inputs=("$corpus" "Fuzz/Seeds/$target")
   [ -d "Fuzz/Regressions/$target" ] && inputs+=("Fuzz/Regressions/$target")
   local status=0
-  LSAN_OPTIONS="suppressions=$PWD/Fuzz/lsan-suppressions.txt${LSAN_OPTIONS:+:$LSAN_OPTIONS}" "$scratch/release/fuzz-$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=512 \
-    -max_len="$(max_len "$target")" -detect_leaks=1 -print_final_stats=1 -artifact_prefix="$artifacts" \
+  SWIFT_BACKTRACE=enable=no LSAN_OPTIONS="suppressions=$PWD/Fuzz/lsan-suppressions.txt${LSAN_OPTIONS:+:$LSAN_OPTIONS}" "$scratch/release/fuzz-$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=512 \
+    -max_len="$(max_len "$target")" -dict="$(dictionary "$target")" -detect_leaks=1 -print_final_stats=1 -artifact_prefix="$artifacts" \
     "${inputs[@]}" >"$log" 2>&1 || status=$?
   local runs rate units
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
