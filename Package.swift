@@ -6,7 +6,7 @@ import Foundation
 //   CRecurrentKernels (C: packed GEMM/GEMV and gate kernels per instruction set)
 //   → RecurrentCore (Tensor, BLAS, RNG, kernel family) → RecurrentAutodiff (tape, ops, gradient checker)
 //   → RecurrentLayers (Linear, Embedding, RNN/LSTM/GRU, cells, seq2seq, beam search)
-//   → RecurrentFormats (safetensors, state dicts, plots).
+//   → RecurrentFormats (safetensors, state dicts, plots, checkpoint weights; with RecurrentOptim's checkpoint errors).
 //   RecurrentOptim (losses, optimizers, clipping, schedules, checkpoint errors) needs only RecurrentAutodiff.
 //   The applications build on RecurrentLayers and RecurrentOptim, and none of them on another:
 //   → RecurrentText (corpus, vocabulary, batching, the language-model trainer and its checkpoints,
@@ -42,8 +42,9 @@ let package = Package(
         ),
         .target(name: "RecurrentAutodiff", dependencies: ["RecurrentCore"]),
         .target(name: "RecurrentLayers", dependencies: ["RecurrentCore", "RecurrentAutodiff"]),
-        .target(name: "RecurrentFormats", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers"]),
         .target(name: "RecurrentOptim", dependencies: ["RecurrentCore", "RecurrentAutodiff"]),
+        // RecurrentFormats reads checkpoint weights with the checks and errors of RecurrentOptim's CheckpointError.
+        .target(name: "RecurrentFormats", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers", "RecurrentOptim"]),
         // RecurrentText writes checkpoints, metrics and plots with RecurrentFormats (safetensors, AtomicFile, SVGLinePlot).
         .target(name: "RecurrentText", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers", "RecurrentFormats",
                                                       "RecurrentOptim"]),

@@ -44,38 +44,48 @@ public enum ForecastCheckpoint {
                                  modelFile: modelFile, format: format)
     }
 
-    /// Loads the forecaster saved in `directory`.
+    /// Loads the forecaster saved in `directory`: checks `config.json` (`Contents.validate()`), then
+    /// the weights' names and shapes against the configured model before building it, and every
+    /// weight for finiteness.
     /// - Throws: `CheckpointError` naming the missing or bad file.
     public static func load(from directory: URL) throws -> (forecaster: Forecaster, contents: Contents) {
         let (contents, configurationURL, modelURL) = try ModelCheckpointFiles.readConfiguration(
             Contents.self, at: directory, configurationFile: configurationFile, modelFile: modelFile, format: format,
             formatVersion: formatVersion)
-        do {
-            try contents.configuration.validate()
-            let n = contents.normalizer
-            guard n.means.count == contents.configuration.model.channelCount, n.scales.count == n.means.count,
-                  (n.means + n.scales).allSatisfy(\.isFinite), n.scales.allSatisfy({ $0 > 0 }) else {
-                throw CheckpointError.malformed(path: configurationURL.path, reason: "the normaliser does not fit the model")
-            }
-        } catch let error as CheckpointError {
-            throw error
-        } catch {
+        do { try contents.validate() } catch {
             throw CheckpointError.malformed(path: configurationURL.path, reason: CheckpointError.describe(error))
         }
-        var scratch = RandomGenerator(seed: 0)
-        let model = try ForecastModel(contents.configuration.model, using: &scratch)
-        guard FileManager.default.fileExists(atPath: modelURL.path) else { throw CheckpointError.missingFile(path: modelURL.path) }
-        let weights: [String: Tensor]
-        do { weights = try SafetensorsFile(contentsOf: modelURL).tensors() } catch {
-            throw CheckpointError.malformed(path: modelURL.path, reason: CheckpointError.describe(error))
+        let model = try ModelCheckpointFiles.loadModel(weightsAt: modelURL, configurationURL: configurationURL,
+                                                       expecting: contents.configuration.model.parameterShapes) {
+            var scratch = RandomGenerator(seed: 0)
+            return try ForecastModel(contents.configuration.model, using: &scratch)
         }
-        do { try model.loadStateDict(weights, strict: true) } catch {
-            throw CheckpointError.weightsMismatch(path: modelURL.path, reason: CheckpointError.describe(error))
-        }
-        model.isTraining = false
         let forecaster = Forecaster(configuration: contents.configuration, model: model, normalizer: contents.normalizer,
                                     season: contents.season, interval: contents.interval)
         return (forecaster, contents)
     }
+}
 
+extension ForecastCheckpoint.Contents {
+    /// Throws a `ConfigurationError` naming the first field of `config.json` that cannot be used: the
+    /// configuration's own rules, a normaliser that does not fit the channels (or is not finite, or
+    /// has a scale that is not positive), a season below 1, or a prediction interval whose level is
+    /// not in (0, 1) or whose offsets are not finite, one per horizon step, lower ≤ 0 ≤ upper.
+    public func validate() throws {
+        try configuration.validate()
+        let channels = configuration.model.channelCount, n = normalizer
+        try ConfigurationError.require(n.means.count == channels && n.scales.count == channels, "normalizer",
+                                       "needs \(channels) means and scales (one per channel), got \(n.means.count) and \(n.scales.count)")
+        try ConfigurationError.require(n.means.allSatisfy(\.isFinite), "normalizer.means", "must be finite")
+        try ConfigurationError.require(n.scales.allSatisfy { $0.isFinite && $0 > 0 }, "normalizer.scales", "must be positive and finite")
+        try ConfigurationError.require(season.period >= 1, "season.period", "must be positive, got \(season.period)")
+        guard let interval else { return }
+        try ConfigurationError.require(interval.level > 0 && interval.level < 1, "interval.level",
+                                       "must be in (0, 1), got \(interval.level)")
+        let horizon = configuration.model.horizon
+        try ConfigurationError.require(interval.lower.count == horizon && interval.upper.count == horizon, "interval",
+                                       "needs \(horizon) lower and upper offsets (one per horizon step), got \(interval.lower.count) and \(interval.upper.count)")
+        try ConfigurationError.require(zip(interval.lower, interval.upper).allSatisfy { $0.isFinite && $1.isFinite && $0 <= 0 && 0 <= $1 },
+                                       "interval", "offsets must be finite with lower ≤ 0 ≤ upper")
+    }
 }

@@ -65,13 +65,47 @@ public struct ForecastModelConfiguration: Codable, Equatable, Sendable {
         self.numLayers = numLayers
     }
 
-    /// Throws a `ConfigurationError` naming the first invalid field.
+    /// The longest window W: a forecast reads W steps per origin (W · H steps for a recursive one).
+    public static let maximumWindow = 10_000
+    /// The longest horizon H.
+    public static let maximumHorizon = 10_000
+
+    /// Throws a `ConfigurationError` naming the first invalid field: sizes that are not positive or
+    /// above their limits (`maximumWindow`, `maximumHorizon`, `SizeLimits`).
     public func validate() throws {
         try ConfigurationError.require(channelCount >= 1, "channelCount", "must be at least 1, got \(channelCount)")
-        try ConfigurationError.require(window >= 1, "window", "must be positive, got \(window)")
-        try ConfigurationError.require(horizon >= 1, "horizon", "must be positive, got \(horizon)")
-        try ConfigurationError.require(hiddenSize >= 1, "hiddenSize", "must be positive, got \(hiddenSize)")
+        try ConfigurationError.requireSize(channelCount, "channelCount")
+        try ConfigurationError.requireSize(window, "window", maximum: Self.maximumWindow)
+        try ConfigurationError.requireSize(horizon, "horizon", maximum: Self.maximumHorizon)
+        try ConfigurationError.requireSize(hiddenSize, "hiddenSize")
         try ConfigurationError.require(numLayers >= 1, "numLayers", "must be at least 1, got \(numLayers)")
+        try ConfigurationError.requireSize(numLayers, "numLayers", maximum: SizeLimits.maximumLayerCount)
+        try ConfigurationError.requireParameterCount(parameterShapes)
+    }
+
+    /// The fused recurrent layer of the LSTM, GRU and RNN models (nil for NARX): C inputs, `hiddenSize`, `numLayers`.
+    var recurrentConfiguration: RecurrentLayerConfiguration? {
+        cell.recurrentCell.map {
+            RecurrentLayerConfiguration(cell: $0.layerCell, inputSize: channelCount, hiddenSize: hiddenSize, numLayers: numLayers)
+        }
+    }
+
+    /// The head's outputs: H (direct) or C (recursive).
+    var headOutputSize: Int { strategy == .direct ? horizon : channelCount }
+
+    /// The NARX network's exogenous inputs: the features, or one zero channel when there are none.
+    var narxInputSize: Int { max(channelCount - 1, 1) }
+
+    /// The state-dict names and shapes of the model's parameters, computed without allocating them:
+    /// `rnn.*` and `head.*`, or `narx.*`.
+    /// - Precondition: the sizes are within their limits (`validate()`), so the products fit in `Int`.
+    public var parameterShapes: [(name: String, shape: [Int])] {
+        guard let recurrent = recurrentConfiguration else {
+            return prefixed("narx", NARXNetwork.parameterShapes(inputSize: narxInputSize, outputSize: 1, delay: window,
+                                                                hiddenSize: hiddenSize))
+        }
+        return prefixed("rnn", recurrent.parameterShapes)
+            + prefixed("head", Linear.parameterShapes(inputSize: hiddenSize, outputSize: headOutputSize))
     }
 }
 
@@ -111,18 +145,15 @@ public final class ForecastModel: Module {
         try configuration.validate()
         self.configuration = configuration
         let c = configuration
-        if c.cell == .narx {
-            narx = try NARXNetwork(inputSize: max(c.channelCount - 1, 1), outputSize: 1, delay: c.window,
+        if let layer = c.recurrentConfiguration {
+            recurrent = try makeRecurrentLayer(layer, using: &rng)
+            head = try Linear(inputSize: c.hiddenSize, outputSize: c.headOutputSize, using: &rng)
+            narx = nil
+        } else {
+            narx = try NARXNetwork(inputSize: c.narxInputSize, outputSize: 1, delay: c.window,
                                    hiddenSize: c.hiddenSize, activation: .tanh, using: &rng)
             recurrent = nil
             head = nil
-        } else {
-            guard let cell = c.cell.recurrentCell?.layerCell else { preconditionFailure("ForecastModel: \(c.cell) is not a recurrent cell") }
-            recurrent = try makeRecurrentLayer(RecurrentLayerConfiguration(cell: cell, inputSize: c.channelCount,
-                                                                           hiddenSize: c.hiddenSize, numLayers: c.numLayers),
-                                               using: &rng)
-            head = try Linear(inputSize: c.hiddenSize, outputSize: c.strategy == .direct ? c.horizon : c.channelCount, using: &rng)
-            narx = nil
         }
     }
 

@@ -93,12 +93,13 @@ public final class Forecaster {
     /// The forecast of the `horizon` steps after the end of `series` (default: the trained horizon).
     /// - Throws: `ForecastDataError.tooShort` when the series is shorter than the window;
     ///   `ConfigurationError` (`horizon`) when a direct model is asked for more steps than it was
-    ///   trained for; `ForecastRunError.unknownFutureFeatures` for a NARX model with features (its
+    ///   trained for, or for more than `ForecastModelConfiguration.maximumHorizon`; `ForecastRunError.nonFinite`
+    ///   when a forecast or an interval bound is not finite; `ForecastRunError.unknownFutureFeatures` for a NARX model with features (its
     ///   future features are unknown).
     public func forecastAfterEnd(_ series: ForecastSeries, horizon: Int? = nil) throws -> [ForecastStep] {
         let c = configuration.model
         let horizon = horizon ?? c.horizon
-        try ConfigurationError.require(horizon >= 1, "horizon", "must be positive, got \(horizon)")
+        try ConfigurationError.requireSize(horizon, "horizon", maximum: ForecastModelConfiguration.maximumHorizon)
         if c.cell != .narx && c.strategy == .direct {
             try ConfigurationError.require(horizon <= c.horizon, "horizon",
                                            "the model forecasts \(c.horizon) steps directly (it was trained with --horizon \(c.horizon)), got \(horizon)")
@@ -110,6 +111,7 @@ public final class Forecaster {
         try SeriesNormalizer.checkTransform(series, transform: normalizer.transform)
         let values = try forecast(series, origins: [series.count - 1], horizon: horizon)[0]
         let bounds = intervals(for: values)
+        guard bounds.allSatisfy({ $0.map { $0.lower.isFinite && $0.upper.isFinite } ?? true }) else { throw ForecastRunError.nonFinite }
         let dates = series.dateAxis?.continuation(count: horizon)
         return values.enumerated().map { h, v in
             ForecastStep(step: h + 1, date: dates?[h], value: v, lower: bounds[h]?.lower, upper: bounds[h]?.upper)

@@ -1,4 +1,5 @@
 import Foundation
+import RecurrentCore
 
 /// Why a safetensors file could not be read or written. Every message is one line and names the
 /// tensor, field or file concerned.
@@ -67,37 +68,37 @@ public enum SafetensorsError: Error, LocalizedError, Equatable, Sendable {
         case .headerNotObject:
             return "safetensors: header is not a JSON object"
         case .duplicateKey(let key):
-            return "safetensors: header has the key '\(key)' twice"
+            return "safetensors: header has the key '\(ErrorMessage.excerpt(key))' twice"
         case .entryNotObject(let name):
-            return "safetensors: entry for tensor '\(name)' is not a JSON object"
+            return "safetensors: entry for tensor '\(ErrorMessage.excerpt(name))' is not a JSON object"
         case .missingField(let name, let field):
-            return "safetensors: tensor '\(name)' has no '\(field)'"
+            return "safetensors: tensor '\(ErrorMessage.excerpt(name))' has no '\(ErrorMessage.excerpt(field))'"
         case .unknownDType(let name, let dtype):
-            return "safetensors: tensor '\(name)' has unknown dtype \(dtype)"
+            return "safetensors: tensor '\(ErrorMessage.excerpt(name))' has unknown dtype \(ErrorMessage.excerpt(dtype))"
         case .invalidShape(let name, let reason):
-            return "safetensors: tensor '\(name)' has an invalid shape: \(reason)"
+            return "safetensors: tensor '\(ErrorMessage.excerpt(name))' has an invalid shape: \(reason)"
         case .invalidDataOffsets(let name, let reason):
-            return "safetensors: tensor '\(name)' has invalid data_offsets: \(reason)"
+            return "safetensors: tensor '\(ErrorMessage.excerpt(name))' has invalid data_offsets: \(reason)"
         case .dataOutOfBounds(let name, let end, let size):
-            return "safetensors: tensor '\(name)' ends at byte \(end), beyond the \(size)-byte data buffer"
+            return "safetensors: tensor '\(ErrorMessage.excerpt(name))' ends at byte \(end), beyond the \(size)-byte data buffer"
         case .byteLengthMismatch(let name, let expected, let found):
-            return "safetensors: tensor '\(name)' needs \(expected) bytes for its shape and dtype, data_offsets give \(found)"
+            return "safetensors: tensor '\(ErrorMessage.excerpt(name))' needs \(expected) bytes for its shape and dtype, data_offsets give \(found)"
         case .overlappingTensors(let a, let b):
-            return "safetensors: tensors '\(a)' and '\(b)' overlap in the data buffer"
+            return "safetensors: tensors '\(ErrorMessage.excerpt(a))' and '\(ErrorMessage.excerpt(b))' overlap in the data buffer"
         case .invalidMetadata(let reason):
             return "safetensors: invalid __metadata__: \(reason)"
         case .tensorNotFound(let name):
-            return "safetensors: no tensor named '\(name)'"
+            return "safetensors: no tensor named '\(ErrorMessage.excerpt(name))'"
         case .notAnIntegerTensor(let name, let dtype):
-            return "safetensors: tensor '\(name)' has floating-point dtype \(dtype.rawValue), not an integer dtype"
+            return "safetensors: tensor '\(ErrorMessage.excerpt(name))' has floating-point dtype \(dtype.rawValue), not an integer dtype"
         case .integerOutOfRange(let name):
-            return "safetensors: tensor '\(name)' holds a value too large for Int"
+            return "safetensors: tensor '\(ErrorMessage.excerpt(name))' holds a value too large for Int"
         case .duplicateName(let name):
-            return "safetensors: two tensors are named '\(name)'"
+            return "safetensors: two tensors are named '\(ErrorMessage.excerpt(name))'"
         case .invalidName(let name, let reason):
-            return "safetensors: cannot store a tensor named '\(name)': \(reason)"
+            return "safetensors: cannot store a tensor named '\(ErrorMessage.excerpt(name))': \(reason)"
         case .invalidIntegerEntry(let name, let reason):
-            return "safetensors: integer tensor '\(name)': \(reason)"
+            return "safetensors: integer tensor '\(ErrorMessage.excerpt(name))': \(reason)"
         }
     }
 }

@@ -1,12 +1,5 @@
 import Foundation
 import RecurrentCore
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// A safetensors file, validated on opening and read lazily tensor by tensor.
 ///
@@ -15,198 +8,73 @@ import Darwin
 /// object of strings), then the data buffer; offsets count from the start of the buffer and the
 /// data is little-endian, row-major.
 ///
-/// Opening checks every entry (dtype, shape, offsets, bounds, byte lengths, overlaps), so a file
-/// that opens can be read in full; malformed input throws `SafetensorsError` and never traps.
-/// Gaps between tensors in the buffer are tolerated.
+/// Opening checks every entry (`SafetensorsHeader`: dtype, shape, offsets, bounds, byte lengths,
+/// overlaps), so a file that opens can be read in full; malformed input throws `SafetensorsError`
+/// and never traps. Gaps between tensors in the buffer are tolerated.
 public struct SafetensorsFile: Sendable {
     /// The largest header accepted, in bytes.
-    public static let maximumHeaderLength = 100_000_000
+    public static let maximumHeaderLength = SafetensorsHeader.maximumLength
 
-    struct Entry: Sendable {
-        var dtype: SafetensorsDType
-        var shape: [Int]
-        var elementCount: Int
-        /// Byte range relative to the start of the data buffer.
-        var begin: Int
-        var end: Int
-    }
-
-    /// The whole file.
-    private let data: Data
-    /// Offset of the data buffer within `data`.
-    private let bufferStart: Int
-    private let entries: [String: Entry]
+    /// The validated header: names, dtypes, shapes and where each tensor's bytes are.
+    public let header: SafetensorsHeader
+    /// The data buffer (up to the end of the last tensor).
+    private let buffer: Data
 
     /// The `__metadata__` object (empty when absent).
-    public var metadata: [String: String]
+    public var metadata: [String: String] { header.metadata }
     /// The tensor names, sorted.
-    public var names: [String]
+    public var names: [String] { header.names }
 
-    /// Opens and validates the file at `url`. The file is read into memory once (not memory-mapped),
-    /// so another process truncating or rewriting it afterwards cannot crash the reader.
-    public init(contentsOf url: URL) throws {
-        try self.init(data: Self.contents(of: url))
-    }
-
-    private static func contents(of url: URL) throws -> Data {
+    /// Opens and validates the file at `url`: reads the header, hands it to `checkHeader` (which
+    /// may throw, for example when the names or shapes are not the ones a model needs), and only
+    /// then reads the tensors' bytes. Only a regular file is opened (`InputFile`). The file is read
+    /// into memory once (not memory-mapped), so another process truncating or rewriting it
+    /// afterwards cannot crash the reader.
+    /// - Throws: `SafetensorsError`, or what `checkHeader` throws.
+    public init(contentsOf url: URL, checkHeader: (SafetensorsHeader) throws -> Void = { _ in }) throws {
         let path = url.path
-        func failure(_ reason: String) -> SafetensorsError { .cannotRead(path: path, reason: reason) }
-        func systemReason() -> String { String(cString: strerror(errno)) }
-
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw failure(systemReason()) }
-        defer { close(descriptor) }
-        var status = stat()
-        guard fstat(descriptor, &status) == 0 else { throw failure(systemReason()) }
-        guard status.st_mode & S_IFMT == S_IFREG else { throw failure("not a regular file") }
-        let size = Int(status.st_size)
-        var data = Data(count: size)
-        var filled = 0
-        try data.withUnsafeMutableBytes { (buffer: UnsafeMutableRawBufferPointer) in
-            while filled < size {
-                let count = read(descriptor, buffer.baseAddress! + filled, size - filled)
-                if count < 0 {
-                    if errno == EINTR { continue }
-                    throw failure(systemReason())
-                }
-                if count == 0 { break }   // the file shrank while being read: validation judges what is there
-                filled += count
+        let file: InputFile
+        do { file = try InputFile(url) } catch let error as InputFileError {
+            throw SafetensorsError.cannotRead(path: path, reason: error.reason)
+        }
+        func read(_ offset: Int, _ count: Int) throws -> Data {
+            do { return try file.read(offset: offset, count: count) } catch let error as InputFileError {
+                throw SafetensorsError.cannotRead(path: path, reason: error.reason)
             }
         }
-        return filled == size ? data : data.prefix(filled)
+        let length = try SafetensorsHeader.headerLength(prefix: read(0, min(8, file.size)), fileSize: file.size)
+        let header = try SafetensorsHeader(bytes: [UInt8](read(8, length)), bufferSize: file.size - 8 - length)
+        try checkHeader(header)
+        let buffer = try read(8 + length, header.dataEnd)
+        guard buffer.count == header.dataEnd else {
+            throw SafetensorsError.cannotRead(path: path, reason: "the file shrank while it was being read")
+        }
+        self.header = header
+        self.buffer = buffer
     }
 
     /// Validates the safetensors bytes in `data`.
     public init(data: Data) throws {
-        let total = data.count
-        guard total >= 8 else { throw SafetensorsError.fileTooShort(byteCount: total) }
-        let headerLength: UInt64 = data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
-        guard headerLength <= UInt64(Self.maximumHeaderLength) else {
-            throw SafetensorsError.headerLengthAboveLimit(headerLength: headerLength, limit: Self.maximumHeaderLength)
-        }
-        guard headerLength <= UInt64(total - 8) else {
-            throw SafetensorsError.headerLengthExceedsFile(headerLength: headerLength, available: total - 8)
-        }
-        let n = Int(headerLength)
-        let headerBytes: [UInt8] = data.withUnsafeBytes { Array($0[8..<(8 + n)]) }
-        guard String(validating: headerBytes, as: UTF8.self) != nil else { throw SafetensorsError.headerNotUTF8 }
-        guard case .object(let members) = try HeaderJSONParser.parse(headerBytes) else {
-            throw SafetensorsError.headerNotObject
-        }
-
-        let bufferSize = total - 8 - n
-        var metadata: [String: String] = [:]
-        var entries: [String: Entry] = [:]
-        for (name, value) in members {
-            if name == "__metadata__" {
-                metadata = try Self.parseMetadata(value)
-            } else {
-                entries[name] = try Self.parseEntry(name: name, value, bufferSize: bufferSize)
-            }
-        }
-        // Overlaps: sort by start, then each non-empty range must begin at or after the previous end.
-        let ordered = entries.filter { $0.value.end > $0.value.begin }
-            .sorted { ($0.value.begin, $0.key) < ($1.value.begin, $1.key) }
-        if ordered.count > 1 {
-            for i in 1..<ordered.count where ordered[i].value.begin < ordered[i - 1].value.end {
-                throw SafetensorsError.overlappingTensors(ordered[i - 1].key, ordered[i].key)
-            }
-        }
-
-        self.data = data
-        self.bufferStart = 8 + n
-        self.entries = entries
-        self.metadata = metadata
-        self.names = entries.keys.sorted()
-    }
-
-    private static func parseMetadata(_ value: JSONValue) throws -> [String: String] {
-        guard case .object(let pairs) = value else {
-            throw SafetensorsError.invalidMetadata(reason: "must be an object of strings, got \(value.kind)")
-        }
-        var result: [String: String] = [:]
-        for (key, item) in pairs {
-            guard case .string(let text) = item else {
-                throw SafetensorsError.invalidMetadata(reason: "value of '\(key)' must be a string, got \(item.kind)")
-            }
-            result[key] = text
-        }
-        return result
-    }
-
-    private static func parseEntry(name: String, _ value: JSONValue, bufferSize: Int) throws -> Entry {
-        guard case .object(let fields) = value else { throw SafetensorsError.entryNotObject(name: name) }
-        func field(_ key: String) throws -> JSONValue {
-            guard let found = fields.first(where: { $0.key == key }) else {
-                throw SafetensorsError.missingField(name: name, field: key)
-            }
-            return found.value
-        }
-
-        let dtypeValue = try field("dtype")
-        guard case .string(let dtypeName) = dtypeValue else {
-            throw SafetensorsError.unknownDType(name: name, dtype: dtypeValue.kind)
-        }
-        guard let dtype = SafetensorsDType(rawValue: dtypeName) else {
-            throw SafetensorsError.unknownDType(name: name, dtype: dtypeName)
-        }
-
-        let shapeValue = try field("shape")
-        guard case .array(let dims) = shapeValue else {
-            throw SafetensorsError.invalidShape(name: name, reason: "expected an array, got \(shapeValue.kind)")
-        }
-        var shape: [Int] = []
-        var elementCount = 1
-        for dim in dims {
-            guard case .value(let extent) = dim.integer, extent >= 0 else {
-                throw SafetensorsError.invalidShape(name: name, reason: "dimension \(dim.kind) is not a non-negative integer")
-            }
-            shape.append(extent)
-            let (product, overflow) = elementCount.multipliedReportingOverflow(by: extent)
-            guard !overflow else { throw SafetensorsError.invalidShape(name: name, reason: "element count overflows") }
-            elementCount = product
-        }
-        let (byteCount, overflow) = elementCount.multipliedReportingOverflow(by: dtype.byteSize)
-        guard !overflow else { throw SafetensorsError.invalidShape(name: name, reason: "byte count overflows") }
-
-        let offsetsValue = try field("data_offsets")
-        guard case .array(let offsets) = offsetsValue, offsets.count == 2 else {
-            throw SafetensorsError.invalidDataOffsets(name: name, reason: "expected two integers, got \(offsetsValue.kind)")
-        }
-        guard case .value(let begin) = offsets[0].integer, case .value(let end) = offsets[1].integer,
-              begin >= 0, end >= 0 else {
-            throw SafetensorsError.invalidDataOffsets(
-                name: name, reason: "expected two non-negative integers, got [\(offsets[0].kind), \(offsets[1].kind)]")
-        }
-        guard begin <= end else {
-            throw SafetensorsError.invalidDataOffsets(name: name, reason: "begin \(begin) is after end \(end)")
-        }
-        guard end <= bufferSize else {
-            throw SafetensorsError.dataOutOfBounds(name: name, end: end, bufferSize: bufferSize)
-        }
-        guard end - begin == byteCount else {
-            throw SafetensorsError.byteLengthMismatch(name: name, expected: byteCount, found: end - begin)
-        }
-        return Entry(dtype: dtype, shape: shape, elementCount: elementCount, begin: begin, end: end)
+        let length = try SafetensorsHeader.headerLength(prefix: data.prefix(8), fileSize: data.count)
+        let start = data.startIndex
+        header = try SafetensorsHeader(bytes: [UInt8](data[(start + 8)..<(start + 8 + length)]),
+                                       bufferSize: data.count - 8 - length)
+        buffer = data[(start + 8 + length)..<(start + 8 + length + header.dataEnd)]
     }
 
     // MARK: - Reading
 
     /// The dtype and shape of tensor `name`, or `nil` when there is no such tensor.
-    public func info(_ name: String) -> (dtype: SafetensorsDType, shape: [Int])? {
-        entries[name].map { ($0.dtype, $0.shape) }
-    }
+    public func info(_ name: String) -> (dtype: SafetensorsDType, shape: [Int])? { header.info(name) }
 
-    private func entry(_ name: String) throws -> Entry {
-        guard let entry = entries[name] else { throw SafetensorsError.tensorNotFound(name: name) }
+    private func entry(_ name: String) throws -> SafetensorsHeader.Entry {
+        guard let entry = header.entries[name] else { throw SafetensorsError.tensorNotFound(name: name) }
         return entry
     }
 
     /// Calls `body` with the bytes of `entry`.
-    private func withBytes<R>(of entry: Entry, _ body: (UnsafeRawBufferPointer) -> R) -> R {
-        data.withUnsafeBytes { all in
-            body(UnsafeRawBufferPointer(rebasing: all[(bufferStart + entry.begin)..<(bufferStart + entry.end)]))
-        }
+    private func withBytes<R>(of entry: SafetensorsHeader.Entry, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        buffer.withUnsafeBytes { all in body(UnsafeRawBufferPointer(rebasing: all[entry.begin..<entry.end])) }
     }
 
     /// Tensor `name` converted to Float32, whatever its dtype (integers and booleans become their

@@ -35,8 +35,14 @@ public final class Embedding: Module {
     }
 
     private static func validate(count: Int, dimension: Int) throws {
-        try ConfigurationError.require(count > 0, "count", "must be positive, got \(count)")
-        try ConfigurationError.require(dimension > 0, "dimension", "must be positive, got \(dimension)")
+        try ConfigurationError.requireSize(count, "count")
+        try ConfigurationError.requireSize(dimension, "dimension")
+        try ConfigurationError.requireParameterCount(parameterShapes(count: count, dimension: dimension))
+    }
+
+    /// The state-dict name and shape of the table, `weight` `(count, dimension)` (without allocating it).
+    public static func parameterShapes(count: Int, dimension: Int) -> [(name: String, shape: [Int])] {
+        [("weight", [count, dimension])]
     }
 
     public var namedParameters: [(name: String, parameter: Parameter)] { [("weight", weight)] }

@@ -20,7 +20,7 @@ public final class Linear: Module {
     public convenience init(inputSize: Int, outputSize: Int, bias: Bool = true,
                             using rng: inout RandomGenerator) throws {
         try Self.validate(inputSize: inputSize, outputSize: outputSize)
-        let values = uniformTensors(Self.shapes(inputSize, outputSize, bias),
+        let values = uniformTensors(Self.parameterShapes(inputSize: inputSize, outputSize: outputSize, bias: bias).map(\.shape),
                                     bound: 1 / Float(inputSize).squareRoot(), using: &rng)
         self.init(inputSize: inputSize, outputSize: outputSize, values: values)
     }
@@ -30,7 +30,7 @@ public final class Linear: Module {
     public convenience init(inputSize: Int, outputSize: Int, bias: Bool = true) throws {
         try Self.validate(inputSize: inputSize, outputSize: outputSize)
         let values = GlobalRandom.with {
-            uniformTensors(Self.shapes(inputSize, outputSize, bias), bound: 1 / Float(inputSize).squareRoot(), using: &$0)
+            uniformTensors(Self.parameterShapes(inputSize: inputSize, outputSize: outputSize, bias: bias).map(\.shape), bound: 1 / Float(inputSize).squareRoot(), using: &$0)
         }
         self.init(inputSize: inputSize, outputSize: outputSize, values: values)
     }
@@ -43,12 +43,15 @@ public final class Linear: Module {
     }
 
     private static func validate(inputSize: Int, outputSize: Int) throws {
-        try ConfigurationError.require(inputSize > 0, "inputSize", "must be positive, got \(inputSize)")
-        try ConfigurationError.require(outputSize > 0, "outputSize", "must be positive, got \(outputSize)")
+        try ConfigurationError.requireSize(inputSize, "inputSize")
+        try ConfigurationError.requireSize(outputSize, "outputSize")
+        try ConfigurationError.requireParameterCount(parameterShapes(inputSize: inputSize, outputSize: outputSize))
     }
 
-    private static func shapes(_ inputSize: Int, _ outputSize: Int, _ bias: Bool) -> [[Int]] {
-        [[outputSize, inputSize]] + (bias ? [[outputSize]] : [])
+    /// The state-dict names and shapes of a layer's parameters: `weight` `(outputSize, inputSize)`
+    /// and `bias` `(outputSize)` (without allocating them).
+    public static func parameterShapes(inputSize: Int, outputSize: Int, bias: Bool = true) -> [(name: String, shape: [Int])] {
+        [("weight", [outputSize, inputSize])] + (bias ? [("bias", [outputSize])] : [])
     }
 
     public var namedParameters: [(name: String, parameter: Parameter)] {

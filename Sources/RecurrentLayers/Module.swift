@@ -22,10 +22,10 @@ public enum StateDictError: Error, Equatable, CustomStringConvertible, Sendable 
 
     public var description: String {
         switch self {
-        case .missing(let name): return "state dict has no entry '\(name)' that the model needs"
-        case .unexpected(let name): return "state dict entry '\(name)' does not belong to this model"
+        case .missing(let name): return "state dict has no entry '\(ErrorMessage.excerpt(name))' that the model needs"
+        case .unexpected(let name): return "state dict entry '\(ErrorMessage.excerpt(name))' does not belong to this model"
         case .shapeMismatch(let name, let expected, let found):
-            return "state dict entry '\(name)' has shape \(found), the model expects \(expected)"
+            return "state dict entry '\(ErrorMessage.excerpt(name))' has shape \(ErrorMessage.excerpt("\(found)")), the model expects \(expected)"
         }
     }
 }
@@ -73,4 +73,9 @@ extension Module {
 /// Prefixes child parameter names with `prefix.`, as PyTorch does for submodules.
 public func prefixed(_ prefix: String, _ parameters: [(name: String, parameter: Parameter)]) -> [(name: String, parameter: Parameter)] {
     parameters.map { ("\(prefix).\($0.name)", $0.parameter) }
+}
+
+/// Prefixes the names of parameter shapes with `prefix.`, as `prefixed` does for parameters.
+public func prefixed(_ prefix: String, _ shapes: [(name: String, shape: [Int])]) -> [(name: String, shape: [Int])] {
+    shapes.map { ("\(prefix).\($0.name)", $0.shape) }
 }

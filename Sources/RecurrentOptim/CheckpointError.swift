@@ -1,4 +1,5 @@
 import Foundation
+import RecurrentCore
 
 /// Why a checkpoint cannot be loaded, or cannot be used to resume a run. Every message is one line
 /// that names the file or directory concerned.
@@ -16,6 +17,8 @@ public enum CheckpointError: Error, LocalizedError, Equatable, Sendable {
     case unsupportedVersion(path: String, found: String, supported: Int)
     /// The weights do not fit the model that `config.json` describes (a `StateDictError`).
     case weightsMismatch(path: String, reason: String)
+    /// A tensor of the file holds NaN or an infinity (`reason` says which value and where).
+    case nonFinite(path: String, tensor: String, reason: String)
     /// The vocabulary does not fit the model, or the text being resumed on is not the text the
     /// checkpoint was trained on.
     case vocabularyMismatch(path: String, reason: String)
@@ -39,9 +42,11 @@ public enum CheckpointError: Error, LocalizedError, Equatable, Sendable {
         case let .malformed(path, reason):
             return "checkpoint file '\(path)' is malformed: \(Self.oneLine(reason))"
         case let .unsupportedVersion(path, found, supported):
-            return "checkpoint '\(path)' has format \(found); this version of recurrent reads format version \(supported)"
+            return "checkpoint '\(path)' has format \(ErrorMessage.excerpt(found, maximumLength: 80)); this version of recurrent reads format version \(supported)"
         case let .weightsMismatch(path, reason):
             return "checkpoint weights '\(path)' do not match its config.json: \(Self.oneLine(reason))"
+        case let .nonFinite(path, tensor, reason):
+            return "checkpoint file '\(path)': tensor '\(ErrorMessage.excerpt(tensor))' \(Self.oneLine(reason)); every value must be finite"
         case let .vocabularyMismatch(path, reason):
             return "checkpoint '\(path)': vocabulary mismatch: \(Self.oneLine(reason))"
         case let .optimizerStateMismatch(path, reason):

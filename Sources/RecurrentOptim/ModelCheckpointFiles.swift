@@ -1,4 +1,5 @@
 import Foundation
+import RecurrentCore
 
 /// Reading the `config.json` of a checkpoint directory, written once for the commands whose
 /// checkpoint is a `config.json` beside a `model.safetensors` (forecasting, classification,
@@ -26,10 +27,7 @@ package enum ModelCheckpointFiles {
         guard FileManager.default.fileExists(atPath: configurationURL.path) else {
             throw CheckpointError.missingFile(path: configurationURL.path)
         }
-        let data: Data
-        do { data = try Data(contentsOf: configurationURL) } catch {
-            throw CheckpointError.malformed(path: configurationURL.path, reason: "cannot read it (\(error.localizedDescription))")
-        }
+        let data = try readJSON(at: configurationURL)
         let header: FormatHeader
         do { header = try JSONDecoder().decode(FormatHeader.self, from: data) } catch {
             throw CheckpointError.malformed(path: configurationURL.path, reason: "not JSON (\(CheckpointError.describe(error)))")
@@ -49,12 +47,42 @@ package enum ModelCheckpointFiles {
     }
 }
 
+extension ModelCheckpointFiles {
+    /// The bytes of a checkpoint's JSON file (`config.json`, `vocabulary.json`, `state.json`): a
+    /// regular file of at most `InputFile.jsonByteLimit` bytes.
+    /// - Throws: `CheckpointError.missingFile`, or `.malformed` saying why it cannot be read (a FIFO,
+    ///   a directory, too large, permissions).
+    package static func readJSON(at url: URL) throws -> Data {
+        try read(url, limit: InputFile.jsonByteLimit)
+    }
+
+    /// The bytes of a checkpoint file of at most `limit` bytes (`InputFile`), with the errors of `readJSON`.
+    package static func read(_ url: URL, limit: Int) throws -> Data {
+        do { return try InputFile.read(url, limit: limit) } catch let error as InputFileError {
+            if error.problem == .notFound { throw CheckpointError.missingFile(path: url.path) }
+            throw CheckpointError.malformed(path: url.path, reason: "cannot read it (\(error.reason))")
+        }
+    }
+
+    /// Throws `CheckpointError.nonFinite` for the first tensor (by name) of the file at `path` that
+    /// holds NaN or an infinity: loaded weights, optimizer state and carried states must be finite
+    /// (one NaN makes every later result NaN; an infinite bias makes every forecast infinite).
+    package static func requireFinite(_ tensors: [String: Tensor], path: String) throws {
+        for name in tensors.keys.sorted() {
+            let scalars = tensors[name]!.scalars
+            if let index = scalars.firstIndex(where: { !$0.isFinite }) {
+                throw CheckpointError.nonFinite(path: path, tensor: name, reason: "holds \(scalars[index]) at element \(index)")
+            }
+        }
+    }
+}
+
 extension CheckpointError {
     /// An error's one-line description for a checkpoint message (decoding errors name the JSON path).
     package static func describe(_ error: any Error) -> String {
         if let decoding = error as? DecodingError {
             switch decoding {
-            case .dataCorrupted(let context): return located(context, context.debugDescription)
+            case .dataCorrupted(let context): return located(context, ErrorMessage.excerpt(context.debugDescription, maximumLength: 160))
             case .keyNotFound(let key, let context): return located(context, "missing field '\(key.stringValue)'")
             case .typeMismatch(let type, let context): return located(context, "expected \(type)")
             case .valueNotFound(let type, let context): return located(context, "expected \(type), found null")
@@ -67,7 +95,9 @@ extension CheckpointError {
     private static func located(_ context: DecodingError.Context, _ message: String) -> String {
         let path = context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
         var text = path.isEmpty ? message : "\(path): \(message)"
-        if let underlying = context.underlyingError { text += " (\((underlying as NSError).localizedDescription))" }
+        if let underlying = context.underlyingError {
+            text += " (\(ErrorMessage.excerpt((underlying as NSError).localizedDescription, maximumLength: 160)))"
+        }
         return oneLine(text)
     }
 }

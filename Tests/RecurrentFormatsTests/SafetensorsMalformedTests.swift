@@ -1,4 +1,9 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Recurrent
 import XCTest
 
@@ -168,10 +173,19 @@ final class SafetensorsMalformedTests: XCTestCase {
             guard case .cannotRead(let path, _)? = error as? SafetensorsError else { return XCTFail("\(error)") }
             XCTAssertEqual(path, url.path)
             XCTAssertTrue(error.localizedDescription.contains("absent.safetensors"), error.localizedDescription)
-            XCTAssertTrue(error.localizedDescription.contains("No such file"), error.localizedDescription)
+            XCTAssertTrue(error.localizedDescription.contains("no such file"), error.localizedDescription)
         }
         XCTAssertThrowsError(try SafetensorsFile(contentsOf: directory)) {
-            XCTAssertEqual($0 as? SafetensorsError, .cannotRead(path: directory.path, reason: "not a regular file"))
+            XCTAssertEqual($0 as? SafetensorsError, .cannotRead(path: directory.path, reason: "it is a directory, not a regular file"))
+        }
+        // A FIFO nobody writes to: refused at once instead of blocking in open().
+        let fifo = directory.appendingPathComponent("fifo.safetensors")
+        XCTAssertEqual(mkfifo(fifo.path, 0o600), 0)
+        XCTAssertThrowsError(try SafetensorsFile(contentsOf: fifo)) {
+            XCTAssertEqual($0 as? SafetensorsError, .cannotRead(path: fifo.path, reason: "it is a FIFO (named pipe), not a regular file"))
+        }
+        XCTAssertThrowsError(try SafetensorsFile(contentsOf: URL(fileURLWithPath: "/dev/zero"))) {
+            XCTAssertEqual($0 as? SafetensorsError, .cannotRead(path: "/dev/zero", reason: "it is a character device, not a regular file"))
         }
         let empty = directory.appendingPathComponent("empty.safetensors")
         try Data().write(to: empty)

@@ -112,11 +112,22 @@ public final class NARXNetwork: Module {
     }
 
     private static func validate(inputSize: Int, outputSize: Int, delay: Int, hiddenSize: Int) throws {
-        try ConfigurationError.require(inputSize > 0, "inputSize", "must be positive, got \(inputSize)")
-        try ConfigurationError.require(outputSize > 0, "outputSize", "must be positive, got \(outputSize)")
+        try ConfigurationError.requireSize(inputSize, "inputSize")
+        try ConfigurationError.requireSize(outputSize, "outputSize")
         try ConfigurationError.require(delay > 0, "delay",
                                        "must be positive (the number of past values in each delay line), got \(delay)")
-        try ConfigurationError.require(hiddenSize > 0, "hiddenSize", "must be positive, got \(hiddenSize)")
+        try ConfigurationError.requireSize(delay, "delay")
+        try ConfigurationError.requireSize(hiddenSize, "hiddenSize")
+        try ConfigurationError.requireParameterCount(parameterShapes(inputSize: inputSize, outputSize: outputSize, delay: delay,
+                                                                     hiddenSize: hiddenSize))
+    }
+
+    /// The state-dict names and shapes of the parameters (without allocating them): `hidden.weight`
+    /// `(hiddenSize, delay · (outputSize + inputSize))`, `hidden.bias`, `output.weight`, `output.bias`.
+    /// - Precondition: the sizes are at most `SizeLimits.maximumDimension` (so the products fit in `Int`).
+    public static func parameterShapes(inputSize: Int, outputSize: Int, delay: Int, hiddenSize: Int) -> [(name: String, shape: [Int])] {
+        prefixed("hidden", Linear.parameterShapes(inputSize: delay * (outputSize + inputSize), outputSize: hiddenSize))
+            + prefixed("output", Linear.parameterShapes(inputSize: hiddenSize, outputSize: outputSize))
     }
 
     private static func makeLayers(_ inputSize: Int, _ outputSize: Int, _ delay: Int, _ hiddenSize: Int,

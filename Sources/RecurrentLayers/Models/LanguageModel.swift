@@ -68,6 +68,28 @@ public final class LanguageModel: Module {
         /// The recurrent layer's configuration (the same as `recurrent`).
         public var recurrentConfiguration: RecurrentLayerConfiguration { recurrent }
 
+        /// Throws a `ConfigurationError` naming the first invalid field: the sizes (within
+        /// `SizeLimits`), the recurrent layer's own rules, and `bidirectional`, which a language
+        /// model cannot be (it predicts each token from the ones before it).
+        public func validate() throws {
+            try ConfigurationError.requireSize(vocabularySize, "vocabularySize")
+            try ConfigurationError.requireSize(embeddingSize, "embeddingSize")
+            try ConfigurationError.require(!recurrent.bidirectional, "bidirectional",
+                                           "a language model reads left to right and cannot be bidirectional")
+            try recurrent.validate()
+            try ConfigurationError.requireParameterCount(parameterShapes)
+        }
+
+        /// The state-dict names and shapes of the model's parameters, computed without allocating
+        /// them: `embedding.weight` `(V, E)`, the recurrent layer's under `lstm.`/`gru.`/`rnn.`,
+        /// `head.weight` `(V, Hout)` and `head.bias` `(V)` (Hout = `projSize` when projecting, else H).
+        /// - Precondition: the sizes are within `SizeLimits` (`validate()`), so the products fit in `Int`.
+        public var parameterShapes: [(name: String, shape: [Int])] {
+            prefixed("embedding", Embedding.parameterShapes(count: vocabularySize, dimension: embeddingSize))
+                + prefixed(cell.moduleName, recurrent.parameterShapes)
+                + prefixed("head", Linear.parameterShapes(inputSize: recurrent.outputHiddenSize, outputSize: vocabularySize))
+        }
+
         private enum Keys: String, CodingKey {
             case cell, vocabularySize, embeddingSize, hiddenSize, numLayers, dropout
             case nonlinearity, projSize, layerNorm, recurrentDropout, zoneout, resetAfter
@@ -114,15 +136,14 @@ public final class LanguageModel: Module {
     let recurrentCore: FusedSequenceLayer
 
     /// A model with PyTorch's default initialisation, drawn from `rng` in the order embedding,
-    /// recurrent layer, head.
-    /// - Throws: `ConfigurationError` naming an invalid size.
+    /// recurrent layer, head. With `projSize` the head reads the projected state (`projSize` wide).
+    /// - Throws: `ConfigurationError` naming an invalid field (`Configuration.validate()`).
     public init(_ configuration: Configuration, using rng: inout RandomGenerator) throws {
-        try ConfigurationError.require(configuration.vocabularySize > 0, "vocabularySize",
-                                       "must be positive, got \(configuration.vocabularySize)")
+        try configuration.validate()
         self.configuration = configuration
         embedding = try Embedding(count: configuration.vocabularySize, dimension: configuration.embeddingSize, using: &rng)
         (recurrent, recurrentCore) = try makeFusedRecurrentLayer(configuration.recurrent, using: &rng)
-        head = try Linear(inputSize: configuration.hiddenSize, outputSize: configuration.vocabularySize, using: &rng)
+        head = try Linear(inputSize: configuration.recurrent.outputHiddenSize, outputSize: configuration.vocabularySize, using: &rng)
     }
 
     /// A model initialised from the process-wide generator `GlobalRandom`.

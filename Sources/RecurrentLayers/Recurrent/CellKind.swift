@@ -89,6 +89,13 @@ public enum GatedCellKind: String, Codable, CaseIterable, Sendable {
         case .lstm: return .lstm
         }
     }
+
+    /// The state-dict names and shapes of a step cell's parameters (without allocating them):
+    /// `weight_ih` `(G·H, inputSize)`, `weight_hh` `(G·H, H)`, `bias_ih`, `bias_hh` `(G·H)`.
+    public func stepCellParameterShapes(inputSize: Int, hiddenSize: Int) -> [(name: String, shape: [Int])] {
+        let gates = layerCell.gateCount * hiddenSize
+        return [("weight_ih", [gates, inputSize]), ("weight_hh", [gates, hiddenSize]), ("bias_ih", [gates]), ("bias_hh", [gates])]
+    }
 }
 
 /// What one kind of recurrent cell supplies. Conformances sit next to each kind's kernels

@@ -59,10 +59,13 @@ public struct RecurrentLayerConfiguration: Equatable, Sendable {
     }
 
     /// Throws a `ConfigurationError` naming the first invalid argument.
+    /// Sizes are checked against `SizeLimits` (each at most 2²⁴, at most 1,024 layers, at most 2³¹
+    /// parameters) before anything is computed from them.
     public func validate() throws {
-        try ConfigurationError.require(inputSize > 0, "inputSize", "must be positive, got \(inputSize)")
-        try ConfigurationError.require(hiddenSize > 0, "hiddenSize", "must be positive, got \(hiddenSize)")
+        try ConfigurationError.requireSize(inputSize, "inputSize")
+        try ConfigurationError.requireSize(hiddenSize, "hiddenSize")
         try ConfigurationError.require(numLayers >= 1, "numLayers", "must be at least 1, got \(numLayers)")
+        try ConfigurationError.requireSize(numLayers, "numLayers", maximum: SizeLimits.maximumLayerCount)
         try ConfigurationError.require(dropout >= 0 && dropout <= 1, "dropout",
                                        "must be a probability in [0, 1], got \(dropout)")
         try ConfigurationError.require(projSize >= 0 && projSize < hiddenSize, "projSize",
@@ -79,6 +82,7 @@ public struct RecurrentLayerConfiguration: Equatable, Sendable {
             try ConfigurationError.require(recurrentDropout == 0, "recurrentDropout", "cannot be combined with projSize")
             try ConfigurationError.require(zoneout == 0, "zoneout", "cannot be combined with projSize")
         }
+        try ConfigurationError.requireParameterCount(parameterShapes)
     }
 
     /// Whether the layer runs the generic cell path (`runSequence` over `RNNCell`/`GRUCell`/`LSTMCell`

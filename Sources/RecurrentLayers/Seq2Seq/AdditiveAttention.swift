@@ -80,17 +80,25 @@ public final class AdditiveAttention: Module {
     public let score: Linear
     public var isTraining = true
 
-    /// - Throws: `ConfigurationError` naming a size that is not positive.
+    /// - Throws: `ConfigurationError` naming a size that is not positive or above `SizeLimits.maximumDimension`.
     public init(querySize: Int, keySize: Int, attentionSize: Int, using rng: inout RandomGenerator) throws {
-        try ConfigurationError.require(querySize > 0, "querySize", "must be positive, got \(querySize)")
-        try ConfigurationError.require(keySize > 0, "keySize", "must be positive, got \(keySize)")
-        try ConfigurationError.require(attentionSize > 0, "attentionSize", "must be positive, got \(attentionSize)")
+        try ConfigurationError.requireSize(querySize, "querySize")
+        try ConfigurationError.requireSize(keySize, "keySize")
+        try ConfigurationError.requireSize(attentionSize, "attentionSize")
         self.querySize = querySize
         self.keySize = keySize
         self.attentionSize = attentionSize
         query = try Linear(inputSize: querySize, outputSize: attentionSize, bias: false, using: &rng)
         key = try Linear(inputSize: keySize, outputSize: attentionSize, using: &rng)
         score = try Linear(inputSize: attentionSize, outputSize: 1, bias: false, using: &rng)
+    }
+
+    /// The state-dict names and shapes of the parameters (without allocating them): `query.weight`,
+    /// `key.weight`, `key.bias`, `score.weight`.
+    public static func parameterShapes(querySize: Int, keySize: Int, attentionSize: Int) -> [(name: String, shape: [Int])] {
+        prefixed("query", Linear.parameterShapes(inputSize: querySize, outputSize: attentionSize, bias: false))
+            + prefixed("key", Linear.parameterShapes(inputSize: keySize, outputSize: attentionSize))
+            + prefixed("score", Linear.parameterShapes(inputSize: attentionSize, outputSize: 1, bias: false))
     }
 
     /// Draws from the process-wide generator (`GlobalRandom`).

@@ -65,17 +65,32 @@ public final class EncoderDecoder: Module {
             self.endToken = endToken
         }
 
-        /// - Throws: `ConfigurationError` naming the first invalid field.
+        /// - Throws: `ConfigurationError` naming the first invalid field (sizes within `SizeLimits`).
         public func validate() throws {
             for (name, value) in [("sourceVocabularySize", sourceVocabularySize), ("targetVocabularySize", targetVocabularySize),
                                   ("embeddingSize", embeddingSize), ("hiddenSize", hiddenSize), ("attentionSize", attentionSize)] {
-                try ConfigurationError.require(value > 0, name, "must be positive, got \(value)")
+                try ConfigurationError.requireSize(value, name)
             }
             try ConfigurationError.require(goToken >= 0 && goToken < targetVocabularySize, "goToken",
                                            "must be in 0..<\(targetVocabularySize), got \(goToken)")
             try ConfigurationError.require(endToken >= 0 && endToken < targetVocabularySize, "endToken",
                                            "must be in 0..<\(targetVocabularySize), got \(endToken)")
             try ConfigurationError.require(goToken != endToken, "endToken", "must differ from goToken \(goToken)")
+            try ConfigurationError.requireParameterCount(parameterShapes)
+        }
+
+        /// The state-dict names and shapes of the model's parameters, computed without allocating
+        /// them (`source_embedding.weight`, `encoder.*`, `target_embedding.weight`, `decoder.*`,
+        /// `attention.*` with attention, `output.*`).
+        /// - Precondition: the sizes are within `SizeLimits`, so the products fit in `Int`.
+        public var parameterShapes: [(name: String, shape: [Int])] {
+            prefixed("source_embedding", Embedding.parameterShapes(count: sourceVocabularySize, dimension: embeddingSize))
+                + prefixed("encoder", cell.stepCellParameterShapes(inputSize: embeddingSize, hiddenSize: hiddenSize))
+                + prefixed("target_embedding", Embedding.parameterShapes(count: targetVocabularySize, dimension: embeddingSize))
+                + prefixed("decoder", cell.stepCellParameterShapes(inputSize: embeddingSize + hiddenSize, hiddenSize: hiddenSize))
+                + (attention ? prefixed("attention", AdditiveAttention.parameterShapes(querySize: hiddenSize, keySize: hiddenSize,
+                                                                                       attentionSize: attentionSize)) : [])
+                + prefixed("output", Linear.parameterShapes(inputSize: 2 * hiddenSize, outputSize: targetVocabularySize))
         }
     }
 

@@ -60,7 +60,9 @@ public enum TextClassificationCheckpoint {
                                  modelFile: modelFile, format: format)
     }
 
-    /// Loads the classifier saved in `directory` (or named by its `config.json`), in evaluation mode.
+    /// Loads the classifier saved in `directory` (or named by its `config.json`), in evaluation mode:
+    /// checks `config.json`, then the weights' names and shapes against the configured model before
+    /// building it, and every weight for finiteness.
     /// - Throws: `CheckpointError` naming the missing or bad file.
     public static func load(from directory: URL) throws -> (classifier: TextClassifier, contents: Contents) {
         let (contents, configurationURL, modelURL) = try ModelCheckpointFiles.readConfiguration(
@@ -80,27 +82,12 @@ public enum TextClassificationCheckpoint {
             throw CheckpointError.malformed(path: configurationURL.path, reason:
                 "the labels (\(contents.labels.count)) must be \(contents.model.classCount) distinct non-empty names")
         }
-        var scratch = RandomGenerator(seed: 0)
-        let classifier: TextClassifier
-        do {
-            classifier = try TextClassifier(contents.model, vocabulary: contents.vocabulary, labels: contents.labels,
-                                            maxLength: contents.maxLength, using: &scratch)
-        } catch {
-            throw CheckpointError.malformed(path: configurationURL.path, reason: CheckpointError.describe(error))
+        let classifier = try ModelCheckpointFiles.loadModel(weightsAt: modelURL, configurationURL: configurationURL,
+                                                            expecting: contents.model.parameterShapes) {
+            var scratch = RandomGenerator(seed: 0)
+            return try TextClassifier(contents.model, vocabulary: contents.vocabulary, labels: contents.labels,
+                                      maxLength: contents.maxLength, using: &scratch)
         }
-        guard FileManager.default.fileExists(atPath: modelURL.path) else { throw CheckpointError.missingFile(path: modelURL.path) }
-        let weights: [String: Tensor]
-        do { weights = try SafetensorsFile(contentsOf: modelURL).tensors() } catch {
-            throw CheckpointError.malformed(path: modelURL.path, reason: CheckpointError.describe(error))
-        }
-        do { try classifier.loadStateDict(weights, strict: true) } catch {
-            throw CheckpointError.weightsMismatch(path: modelURL.path, reason: CheckpointError.describe(error))
-        }
-        if let name = weights.keys.sorted().first(where: { !weights[$0]!.scalars.allSatisfy(\.isFinite) }) {
-            throw CheckpointError.weightsMismatch(path: modelURL.path, reason: "'\(name)' holds values that are not finite")
-        }
-        classifier.isTraining = false
         return (classifier, contents)
     }
-
 }

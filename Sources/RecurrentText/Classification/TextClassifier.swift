@@ -41,13 +41,26 @@ public struct TextClassifierConfiguration: Codable, Equatable, Sendable {
     /// The width D·H of the pooled vector.
     public var pooledSize: Int { (bidirectional ? 2 : 1) * hiddenSize }
 
-    /// Throws a `ConfigurationError` naming the first invalid field.
+    /// Throws a `ConfigurationError` naming the first invalid field (sizes within `SizeLimits`).
     public func validate() throws {
         try ConfigurationError.require(vocabularySize >= 3, "vocabularySize", "must be at least 3 (<pad>, <unk> and one token), got \(vocabularySize)")
+        try ConfigurationError.requireSize(vocabularySize, "vocabularySize")
         try ConfigurationError.require(classCount >= 2, "classCount", "must be at least 2, got \(classCount)")
-        try ConfigurationError.require(embeddingSize >= 1, "embeddingSize", "must be positive, got \(embeddingSize)")
+        try ConfigurationError.requireSize(classCount, "classCount")
+        try ConfigurationError.requireSize(embeddingSize, "embeddingSize")
         try ConfigurationError.require(dropout >= 0 && dropout < 1, "dropout", "must be in [0, 1), got \(dropout)")
         try recurrentConfiguration.validate()
+        try ConfigurationError.requireParameterCount(parameterShapes)
+    }
+
+    /// The state-dict names and shapes of the classifier's parameters, computed without allocating
+    /// them: `embedding.weight` `(V, E)`, the recurrent layer's under `lstm.`/`gru.`/`rnn.`,
+    /// `head.weight` `(C, D·H)`, `head.bias` `(C)`.
+    /// - Precondition: the sizes are within `SizeLimits`, so the products fit in `Int`.
+    public var parameterShapes: [(name: String, shape: [Int])] {
+        prefixed("embedding", Embedding.parameterShapes(count: vocabularySize, dimension: embeddingSize))
+            + prefixed(cell.moduleName, recurrentConfiguration.parameterShapes)
+            + prefixed("head", Linear.parameterShapes(inputSize: pooledSize, outputSize: classCount))
     }
 }
 

@@ -43,12 +43,12 @@ public struct TextCorpus: Sendable {
             self.sequenceLength = sequenceLength
         }
 
-        /// Throws `ConfigurationError` for a size that is not positive or a fraction outside `[0, 1)`.
+        /// Throws `ConfigurationError` for a size that is not positive or above `SizeLimits.maximumDimension`,
+        /// or a fraction outside `[0, 1)`.
         public func validate() throws {
-            try ConfigurationError.require(batchSize > 0, "batchSize", "must be positive, got \(batchSize)")
-            try ConfigurationError.require(sequenceLength > 0, "sequenceLength", "must be positive, got \(sequenceLength)")
-            try ConfigurationError.require(maxVocabularySize > 0, "maxVocabularySize",
-                                           "must be positive, got \(maxVocabularySize)")
+            try ConfigurationError.requireSize(batchSize, "batchSize")
+            try ConfigurationError.requireSize(sequenceLength, "sequenceLength")
+            try ConfigurationError.requireSize(maxVocabularySize, "maxVocabularySize")
             try ConfigurationError.require(validationFraction >= 0 && validationFraction < 1, "validationFraction",
                                            "must be in [0, 1), got \(validationFraction)")
         }

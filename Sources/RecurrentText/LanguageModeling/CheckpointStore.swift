@@ -135,12 +135,13 @@ public final class CheckpointStore {
     /// the same directory as the pointer).
     static func followPointer(at url: URL) throws -> URL {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw CheckpointError.malformed(path: url.path, reason: "cannot read the pointer file (\(error.localizedDescription))")
+        do { data = try InputFile.read(url, limit: InputFile.pointerByteLimit) } catch let error as InputFileError {
+            throw CheckpointError.malformed(path: url.path, reason: "cannot read the pointer file (\(error.reason))")
         }
         let name = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard !name.isEmpty, !name.contains("/"), !name.hasPrefix("."), name.count < 256 else {
-            throw CheckpointError.malformed(path: url.path, reason: "the pointer must name a checkpoint directory, found \(name.debugDescription)")
+            throw CheckpointError.malformed(path: url.path, reason:
+                "the pointer must name a checkpoint directory, found \(ErrorMessage.excerpt(name.debugDescription))")
         }
         let target = url.deletingLastPathComponent().appendingPathComponent(name, isDirectory: true)
         var isDirectory: ObjCBool = false

@@ -119,23 +119,10 @@ public struct TrainingCheckpoint {
         self.directory = directory
         self.runDirectory = runDirectory
         func path(_ name: String) -> URL { directory.appendingPathComponent(name) }
-        func read(_ name: String) throws -> Data {
-            let url = path(name)
-            guard FileManager.default.fileExists(atPath: url.path) else { throw CheckpointError.missingFile(path: url.path) }
-            do { return try Data(contentsOf: url) } catch {
-                throw CheckpointError.malformed(path: url.path, reason: "cannot read it (\(error.localizedDescription))")
-            }
-        }
+        func read(_ name: String) throws -> Data { try ModelCheckpointFiles.readJSON(at: path(name)) }
         func decode<T: Decodable>(_ type: T.Type, _ name: String, _ data: Data) throws -> T {
             do { return try JSONDecoder().decode(type, from: data) } catch {
                 throw CheckpointError.malformed(path: path(name).path, reason: Self.describe(error))
-            }
-        }
-        func safetensors(_ name: String) throws -> [String: Tensor] {
-            let url = path(name)
-            guard FileManager.default.fileExists(atPath: url.path) else { throw CheckpointError.missingFile(path: url.path) }
-            do { return try SafetensorsFile(contentsOf: url).tensors() } catch {
-                throw CheckpointError.malformed(path: url.path, reason: (error as? LocalizedError)?.errorDescription ?? "\(error)")
             }
         }
 
@@ -151,7 +138,10 @@ public struct TrainingCheckpoint {
             throw CheckpointError.unsupportedVersion(path: configurationPath, found: "version \(version)", supported: Self.formatVersion)
         }
         let file = try decode(ConfigurationFile.self, File.configuration, configurationData)
-        do { try file.training.validate() } catch {
+        do {
+            try file.training.validate()
+            try file.training.model.validate()
+        } catch {
             throw CheckpointError.malformed(path: configurationPath, reason: Self.describe(error))
         }
         guard let fingerprint = UInt64(file.corpusFingerprint, radix: 16) else {
@@ -173,22 +163,19 @@ public struct TrainingCheckpoint {
                 "the vocabulary has \(vocabulary.count) tokens, the model has \(configuration.model.vocabularySize)")
         }
 
-        // model.safetensors: exactly the weights of the configured model.
-        var scratch = RandomGenerator(seed: 0)
-        let model: LanguageModel
-        do { model = try LanguageModel(configuration.model, using: &scratch) } catch {
-            throw CheckpointError.malformed(path: configurationPath, reason: Self.describe(error))
-        }
-        let weights = try safetensors(File.model)
-        do { try model.loadStateDict(weights, strict: true) } catch {
-            throw CheckpointError.weightsMismatch(path: path(File.model).path, reason: Self.describe(error))
+        // model.safetensors: exactly the weights of the configured model, checked before it is built.
+        let modelConfiguration = file.training.model
+        let model = try ModelCheckpointFiles.loadModel(weightsAt: path(File.model), configurationURL: path(File.configuration),
+                                                       expecting: modelConfiguration.parameterShapes) {
+            var scratch = RandomGenerator(seed: 0)
+            return try LanguageModel(modelConfiguration, using: &scratch)
         }
         model.isTraining = true
         self.model = model
 
         // optimizer.safetensors: optimizer.* and scheduler.* entries.
         let optimizerPath = path(File.optimizer).path
-        let entries = try safetensors(File.optimizer)
+        let entries = try ModelCheckpointFiles.readTensors(at: path(File.optimizer))
         var optimizerEntries: [String: Tensor] = [:], schedulerEntries: [String: Tensor] = [:]
         for (name, tensor) in entries {
             if name.hasPrefix("optimizer.") {
@@ -220,9 +207,11 @@ public struct TrainingCheckpoint {
             throw CheckpointError.invalidState(path: statePath, reason: "the data position \(state.position) is negative")
         }
         let carriedPath = path(File.carriedState).path
-        var carried = try safetensors(File.carriedState)
+        var carried = try ModelCheckpointFiles.readTensors(at: path(File.carriedState))
         let m = configuration.model
-        let stateShape = [m.numLayers, configuration.batchSize, m.hiddenSize]
+        // h is projSize wide with a projection, c always hiddenSize.
+        let stateShapes = ["h": [m.numLayers, configuration.batchSize, m.recurrent.outputHiddenSize],
+                           "c": [m.numLayers, configuration.batchSize, m.hiddenSize]]
         let expectedNames: Set<String> = m.recurrent.cell.hasCellState ? ["h", "c"] : ["h"]
         // Truncated BPTT with k2 > k1: the tokens of the next window's history.
         if let history = carried.removeValue(forKey: "history") {
@@ -244,9 +233,9 @@ public struct TrainingCheckpoint {
                 throw CheckpointError.invalidState(path: carriedPath, reason:
                     "it holds \(carried.keys.sorted()), a \(m.cell.rawValue) state is \(expectedNames.sorted())")
             }
-            for (name, tensor) in carried where tensor.shape != stateShape {
+            for (name, tensor) in carried where tensor.shape != stateShapes[name] {
                 throw CheckpointError.invalidState(path: carriedPath, reason:
-                    "'\(name)' has shape \(tensor.shape), expected (numLayers, batchSize, hiddenSize) = \(stateShape)")
+                    "'\(name)' has shape \(tensor.shape), expected (numLayers, batchSize, \(name == "h" ? "outputHiddenSize" : "hiddenSize")) = \(stateShapes[name]!)")
             }
             carriedState = RecurrentLayerState(h: Variable(carried["h"]!), c: carried["c"].map { Variable($0) })
         }

@@ -121,11 +121,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     /// `maxSteps` must be set.
     public func validate() throws {
         try corpusConfiguration.validate()
-        if let backpropagationLength {
-            try ConfigurationError.require(backpropagationLength > 0, "backpropagationLength",
-                                           "must be positive, got \(backpropagationLength)")
-        }
-        try ConfigurationError.require(model.embeddingSize > 0, "embeddingSize", "must be positive, got \(model.embeddingSize)")
+        if let backpropagationLength { try ConfigurationError.requireSize(backpropagationLength, "backpropagationLength") }
+        try ConfigurationError.requireSize(model.embeddingSize, "embeddingSize")
         try model.recurrent.validate()   // the layer's own rules (one place for them)
         try ConfigurationError.require(learningRate > 0 && learningRate.isFinite, "learningRate",
                                        "must be positive and finite, got \(learningRate)")

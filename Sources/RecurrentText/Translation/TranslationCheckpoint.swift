@@ -47,7 +47,9 @@ public enum TranslationCheckpoint {
                                  modelFile: modelFile, format: format)
     }
 
-    /// Loads the translator saved in `directory` (or the `config.json` path itself).
+    /// Loads the translator saved in `directory` (or the `config.json` path itself): checks
+    /// `config.json`, then the weights' names and shapes against the configured model before building
+    /// it, and every weight for finiteness.
     /// - Throws: `CheckpointError` naming the missing or bad file.
     public static func load(from directory: URL) throws -> (translator: Translator, contents: Contents) {
         let (contents, configurationURL, modelURL) = try ModelCheckpointFiles.readConfiguration(
@@ -55,6 +57,8 @@ public enum TranslationCheckpoint {
             formatVersion: formatVersion)
         do {
             try contents.model.validate()
+            try ConfigurationError.requireSize(contents.maxOutputLength, "maxOutputLength", minimum: 0,
+                                               maximum: Translator.maximumOutputLength)
         } catch {
             throw CheckpointError.malformed(path: configurationURL.path, reason: CheckpointError.describe(error))
         }
@@ -67,24 +71,13 @@ public enum TranslationCheckpoint {
                 reason: "the model has \(m.sourceVocabularySize) source and \(m.targetVocabularySize) target tokens, "
                     + "the vocabularies \(source.count) (\(source.level.rawValue)) and \(target.count) (\(target.level.rawValue))")
         }
-        guard contents.maxOutputLength >= 0 else {
-            throw CheckpointError.malformed(path: configurationURL.path, reason: "maxOutputLength \(contents.maxOutputLength) is negative")
+        let model = try ModelCheckpointFiles.loadModel(weightsAt: modelURL, configurationURL: configurationURL,
+                                                       expecting: m.parameterShapes) {
+            var scratch = RandomGenerator(seed: 0)
+            return try EncoderDecoder(m, using: &scratch)
         }
-        var scratch = RandomGenerator(seed: 0)
-        let model = try EncoderDecoder(m, using: &scratch)
-        guard FileManager.default.fileExists(atPath: modelURL.path) else { throw CheckpointError.missingFile(path: modelURL.path) }
-        let weights: [String: Tensor]
-        do { weights = try SafetensorsFile(contentsOf: modelURL).tensors() } catch {
-            throw CheckpointError.malformed(path: modelURL.path, reason: CheckpointError.describe(error))
-        }
-        do { try model.loadStateDict(weights, strict: true) } catch {
-            throw CheckpointError.weightsMismatch(path: modelURL.path, reason: CheckpointError.describe(error))
-        }
-        model.isTraining = false
         let translator = Translator(model: model, sourceVocabulary: source, targetVocabulary: target,
                                     maxOutputLength: contents.maxOutputLength)
         return (translator, contents)
     }
-
-    /// One line per error; decoding errors name the JSON path (shared with the language-model checkpoints).
-    }
+}

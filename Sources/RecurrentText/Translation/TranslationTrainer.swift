@@ -78,9 +78,10 @@ public struct TranslationTrainer {
         configuration.steps ?? configuration.epochs! * ((trainingPairs.count + configuration.batchSize - 1) / configuration.batchSize)
     }
 
-    /// The output length limit of decoding: twice the longest training target plus 2 tokens.
+    /// The output length limit of decoding: twice the longest training target plus 2 tokens (at most
+    /// `Translator.maximumOutputLength`).
     public var maxOutputLength: Int {
-        2 * (trainingPairs.map { configuration.level.tokens(of: $0.target).count }.max() ?? 0) + 2
+        min(2 * (trainingPairs.map { configuration.level.tokens(of: $0.target).count }.max() ?? 0) + 2, Translator.maximumOutputLength)
     }
 
     /// Reported every `reportInterval` steps and after the last.

@@ -12,8 +12,12 @@ public final class Translator {
     public let model: EncoderDecoder
     public let sourceVocabulary: TranslationVocabulary
     public let targetVocabulary: TranslationVocabulary
-    /// Decoding stops after this many output tokens (the output is then marked unfinished).
+    /// Decoding stops after this many output tokens (the output is then marked unfinished); at most
+    /// `maximumOutputLength`.
     public var maxOutputLength: Int
+
+    /// The largest `maxOutputLength`: 10,000 tokens (decoding time grows with it).
+    public static let maximumOutputLength = 10_000
 
     /// - Precondition: the vocabularies' sizes are the model's and its go/end tokens are `<s>`/`</s>`.
     public init(model: EncoderDecoder, sourceVocabulary: TranslationVocabulary, targetVocabulary: TranslationVocabulary,
@@ -22,7 +26,8 @@ public final class Translator {
         precondition(c.sourceVocabularySize == sourceVocabulary.count && c.targetVocabularySize == targetVocabulary.count
                      && c.goToken == TranslationVocabulary.startID && c.endToken == TranslationVocabulary.endID,
                      "Translator: the vocabularies do not fit the model")
-        precondition(maxOutputLength >= 0, "Translator: maxOutputLength must not be negative")
+        precondition(maxOutputLength >= 0 && maxOutputLength <= Self.maximumOutputLength,
+                     "Translator: maxOutputLength must be in 0...\(Self.maximumOutputLength), got \(maxOutputLength)")
         self.model = model
         self.sourceVocabulary = sourceVocabulary
         self.targetVocabulary = targetVocabulary
