@@ -8,6 +8,9 @@ import XCTest
 final class FuzzRegressionTests: XCTestCase {
     static let reproducedBy: [String: String] = [
         "csv/date-digit-run.csv": "ForecastDataTests.testADigitRunTooLongForAnIntIsNoDate",
+        "forecast-config/interval-shorter-than-horizon.json":
+            "ForecastCheckpointFuzzRegressionTests.testAnIntervalShorterThanTheHorizonIsRefused",
+        "lm-config/hidden-size-1e18.json": "CheckpointFuzzRegressionTests.testAHiddenSizeOf1e18IsRefused",
     ]
 
     func testEveryRegressionInputHasItsTest() throws {
