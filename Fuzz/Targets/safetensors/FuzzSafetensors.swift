@@ -1,12 +1,22 @@
 import FuzzSupport
 import RecurrentFormats
 
-/// A safetensors file from memory (`SafetensorsFile(data:)`, what every checkpoint load runs on the
-/// file's bytes): the header (length, JSON, entries, offsets, overlaps), then every tensor read as
-/// Float32 and as integers, the way `tensors()`, `integers(_:)` and `loadStateDict` read them.
+private let scratch = ScratchDirectory()
+
+/// A safetensors file, from memory (`SafetensorsFile(data:)`) and as a file (`SafetensorsFile(contentsOf:)`,
+/// what every checkpoint load runs: the length prefix, the header read on its own and validated — JSON,
+/// entries, offsets, bounds, overlaps — then the tensors' bytes), then every tensor read as Float32 and
+/// as integers, the way `tensors()`, `integers(_:)` and `loadStateDict` read them.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzSafetensors(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
-    guard let file = try? SafetensorsFile(data: FuzzDriver.data(bytes, count)) else { return 0 }
+    let data = FuzzDriver.data(bytes, count)
+    readEverything(try? SafetensorsFile(data: data))
+    readEverything(try? SafetensorsFile(contentsOf: scratch.write(data, as: "weights.safetensors")))
+    return 0
+}
+
+private func readEverything(_ file: SafetensorsFile?) {
+    guard let file else { return }
     for name in file.names {
         _ = file.info(name)
         _ = try? file.tensor(name)
@@ -14,5 +24,4 @@ public func fuzzSafetensors(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> CIn
     }
     _ = try? file.tensors()
     _ = file.metadata
-    return 0
 }
