@@ -70,8 +70,8 @@ struct ClassifyTrainCommand: ParsableCommand {
     @Option(help: "The most frequent tokens kept, counting <pad> and <unk> (the rest read as <unk>).")
     var vocabularySize = 20_000
 
-    @Option(help: "Tokens read per text (the first ones; default: all).")
-    var maxLength: Int?
+    @Option(help: "Tokens read per text: the first ones, the rest are ignored (at most \(TextClassifier.maximumMaxLength)).")
+    var maxLength = TextClassifier.defaultMaxLength
 
     @Option(help: "The recurrent cell: \(CellKind.names).")
     var cell: CellKind = .lstm
@@ -129,7 +129,9 @@ struct ClassifyTrainCommand: ParsableCommand {
         }
         guard corpusCount >= 10 else { throw ValidationError("--corpus-count must be at least 10, got \(corpusCount)") }
         guard vocabularySize >= 3 else { throw ValidationError("--vocabulary-size must be at least 3 (<pad>, <unk> and one token), got \(vocabularySize)") }
-        if let maxLength, maxLength < 1 { throw ValidationError("--max-length must be positive, got \(maxLength)") }
+        guard maxLength >= 1 && maxLength <= TextClassifier.maximumMaxLength else {
+            throw ValidationError("--max-length must be in 1...\(TextClassifier.maximumMaxLength), got \(maxLength)")
+        }
         guard valFraction >= 0 && valFraction < 1 else { throw ValidationError("--val-fraction must be in [0, 1), got \(valFraction)") }
         guard test != nil || valFraction > 0 else {
             throw ValidationError("--val-fraction 0 leaves nothing to score: give --test FILE or a positive --val-fraction")
@@ -247,8 +249,10 @@ struct ClassifyTrainCommand: ParsableCommand {
     /// Refuses to write into a directory whose config.json belongs to another kind of run.
     private func checkRunDirectory(_ url: URL) throws {
         let configuration = url.appendingPathComponent(TextClassificationCheckpoint.configurationFile)
-        guard let data = try? Data(contentsOf: configuration) else { return }
-        let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        guard InputFile.kind(of: configuration) != nil else { return }
+        // Anything there that is not a readable classify config.json (a FIFO, a directory, another format) is in use.
+        let data = try? InputFile.read(configuration, limit: InputFile.jsonByteLimit)
+        let object = data.flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
         guard object?["format"] as? String == TextClassificationCheckpoint.format else {
             throw CheckpointError.outputDirectoryInUse(path: url.path)
         }
@@ -290,8 +294,8 @@ struct ClassifyPredictCommand: ParsableCommand {
             if texts.isEmpty {
                 let data: Data
                 if let input, input != "-" {
-                    do { data = try Data(contentsOf: URL(fileURLWithPath: input)) } catch {
-                        throw ClassificationDataError.unreadable(path: input, reason: (error as NSError).localizedDescription)
+                    do { data = try InputFile.read(URL(fileURLWithPath: input), limit: .max) } catch let error as InputFileError {
+                        throw ClassificationDataError.unreadable(path: input, reason: error.reason)
                     }
                 } else {
                     data = FileHandle.standardInput.readDataToEndOfFile()

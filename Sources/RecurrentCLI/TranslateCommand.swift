@@ -90,6 +90,9 @@ struct TranslateTrainCommand: ParsableCommand {
     @Option(help: "Decode the held-out pairs by beam search with this many hypotheses (1: greedy).")
     var beam = 1
 
+    @Option(help: "The most tokens a source or target may have; a longer line is an error naming it (at most \(ParallelCorpus.largestMaximumTokens)).")
+    var maxTokens = ParallelCorpus.defaultMaximumTokens
+
     @Option(help: "Random seed (split, initialisation, batch order).")
     var seed: UInt64 = 1
 
@@ -107,6 +110,7 @@ struct TranslateTrainCommand: ParsableCommand {
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be positive, got \(epochs)") }
         guard beam >= 1 else { throw ValidationError("--beam must be at least 1, got \(beam)") }
         guard clip >= 0 && clip.isFinite else { throw ValidationError("--clip must be 0 (off) or positive, got \(clip)") }
+        try validateMaxTokens(maxTokens)
     }
 
     func run() throws {
@@ -127,7 +131,7 @@ struct TranslateTrainCommand: ParsableCommand {
             configuration.maxVocabularySize = vocabularySize
             configuration.seed = seed
             try configuration.validate()
-            let corpus = try ParallelCorpus(contentsOf: URL(fileURLWithPath: pairs), level: level.level)
+            let corpus = try ParallelCorpus(contentsOf: URL(fileURLWithPath: pairs), level: level.level, maximumTokens: maxTokens)
             let trainer = try TranslationTrainer(configuration: configuration, corpus: corpus)
             let total = trainer.totalSteps
             if json {
@@ -187,6 +191,13 @@ struct TranslateTrainCommand: ParsableCommand {
     }
 }
 
+/// Throws unless `--max-tokens` is in 1...`ParallelCorpus.largestMaximumTokens`.
+func validateMaxTokens(_ maxTokens: Int) throws {
+    guard maxTokens >= 1 && maxTokens <= ParallelCorpus.largestMaximumTokens else {
+        throw ValidationError("--max-tokens must be in 1...\(ParallelCorpus.largestMaximumTokens), got \(maxTokens)")
+    }
+}
+
 func scoresObject(_ scores: TranslationScores) -> [String: Any] {
     ["count": scores.count, "exactMatches": scores.exactMatches, "exactMatch": scores.exactMatch, "bleu": scores.bleu]
 }
@@ -213,8 +224,11 @@ struct TranslatePredictCommand: ParsableCommand {
     @Option(help: "Beam search with this many hypotheses (1: greedy).")
     var beam = 1
 
-    @Option(help: "Stop an output after this many tokens (default: the checkpoint's limit).")
+    @Option(help: "Stop an output after this many tokens (default: the checkpoint's limit; at most \(Translator.maximumOutputLength)).")
     var maxLength: Int?
+
+    @Option(help: "The most tokens a source may have; a longer line is an error naming it (at most \(ParallelCorpus.largestMaximumTokens)).")
+    var maxTokens = ParallelCorpus.defaultMaximumTokens
 
     @Option(help: ArgumentHelp("Write the attention heatmap of the first source to this SVG file.", valueName: "file"))
     var heatmap: String?
@@ -226,7 +240,10 @@ struct TranslatePredictCommand: ParsableCommand {
 
     func validate() throws {
         guard beam >= 1 else { throw ValidationError("--beam must be at least 1, got \(beam)") }
-        if let maxLength, maxLength < 1 { throw ValidationError("--max-length must be positive, got \(maxLength)") }
+        if let maxLength, maxLength < 1 || maxLength > Translator.maximumOutputLength {
+            throw ValidationError("--max-length must be in 1...\(Translator.maximumOutputLength), got \(maxLength)")
+        }
+        try validateMaxTokens(maxTokens)
     }
 
     func run() throws {
@@ -235,31 +252,22 @@ struct TranslatePredictCommand: ParsableCommand {
             let (translator, _) = try TranslationCheckpoint.load(from: URL(fileURLWithPath: checkpoint))
             if heatmap != nil && translator.model.attention == nil { throw TranslationError.noAttention }
             if let maxLength { translator.maxOutputLength = maxLength }
-            let label = input ?? "<stdin>"
-            let data: Data
-            if let input {
-                var isDirectory: ObjCBool = false
-                guard FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory) else {
-                    throw ParallelCorpusError.fileNotFound(path: input)
-                }
-                do { data = try Data(contentsOf: URL(fileURLWithPath: input)) } catch {
-                    throw ParallelCorpusError.unreadable(path: input, reason: isDirectory.boolValue ? "it is a directory" : error.localizedDescription)
-                }
-            } else {
-                data = FileHandle.standardInput.readDataToEndOfFile()
-            }
-            let items = try TranslationInput(data: data, level: translator.sourceVocabulary.level, label: label).items
-            let translations = translator.translate(items.map(\.source), beamWidth: beam)
+            let level = translator.sourceVocabulary.level
+            let items = try input.map { try TranslationInput(contentsOf: URL(fileURLWithPath: $0), level: level, maximumTokens: maxTokens) }
+                ?? TranslationInput(data: FileHandle.standardInput.readDataToEndOfFile(), level: level, label: "<stdin>",
+                                    maximumTokens: maxTokens)
+            let sources = items.items
+            let translations = translator.translate(sources.map(\.source), beamWidth: beam)
             if let heatmap {
                 try AtomicFile.write(Data(try translator.attentionHeatmap(of: translations[0]).render().utf8),
                                      to: URL(fileURLWithPath: heatmap))
             }
-            let level = translator.targetVocabulary.level
+            let targetLevel = translator.targetVocabulary.level
             var hypotheses = [[String]](), references = [[String]]()
-            for (item, translation) in zip(items, translations) {
+            for (item, translation) in zip(sources, translations) {
                 if let reference = item.reference {
                     hypotheses.append(translation.tokens)
-                    references.append(level.tokens(of: reference))
+                    references.append(targetLevel.tokens(of: reference))
                 }
                 if json {
                     var object: [String: Any] = ["line": item.line, "source": item.source, "translation": translation.text,
@@ -267,7 +275,7 @@ struct TranslatePredictCommand: ParsableCommand {
                                                  "unknownSourceTokens": translation.unknownSourceTokens]
                     if let reference = item.reference {
                         object["reference"] = reference
-                        object["exact"] = translation.tokens == level.tokens(of: reference)
+                        object["exact"] = translation.tokens == targetLevel.tokens(of: reference)
                     }
                     Console.printJSON(object)
                 } else {

@@ -1,4 +1,5 @@
 import Foundation
+import RecurrentCore
 import SwiftCSV
 
 /// A CSV file as text cells: a header and rows of exactly as many cells.
@@ -30,12 +31,9 @@ public struct CSVTable: Sendable, Equatable {
         } catch let error as CSVParseError {
             throw ForecastDataError.malformedCSV(path: source, reason: Self.describe(error))
         }
-        let header = csv.header.map { $0.trimmingCharacters(in: .whitespaces) }
+        let header = csv.header.map(Self.trimmed)
         guard !header.isEmpty, header != [""] else { throw ForecastDataError.empty(path: source) }
-        var seen = Set<String>()
-        for name in header where !seen.insert(name).inserted {
-            throw ForecastDataError.duplicateColumn(path: source, name: name)
-        }
+        if let name = header.firstDuplicate { throw ForecastDataError.duplicateColumn(path: source, name: name) }
         // The raw records (SwiftCSV's `rows` are padded to a rectangle, hiding ragged rows).
         var records: [[String]] = []
         do {
@@ -43,7 +41,7 @@ public struct CSVTable: Sendable, Equatable {
         } catch let error as CSVParseError {
             throw ForecastDataError.malformedCSV(path: source, reason: Self.describe(error))
         }
-        func isBlank(_ record: [String]) -> Bool { record.count == 1 && record[0].trimmingCharacters(in: .whitespaces).isEmpty }
+        func isBlank(_ record: [String]) -> Bool { record.count == 1 && Self.trimmed(record[0]).isEmpty }
         while let last = records.last, isBlank(last) { records.removeLast() }
         var rows: [[String]] = [], lines: [Int] = []
         for (index, record) in records.enumerated() {
@@ -53,7 +51,7 @@ public struct CSVTable: Sendable, Equatable {
             guard record.count == header.count else {
                 throw ForecastDataError.raggedRow(path: source, line: line, found: record.count, expected: header.count)
             }
-            rows.append(record.map { $0.trimmingCharacters(in: .whitespaces) })
+            rows.append(record.map(Self.trimmed))
             lines.append(line)
         }
         guard !rows.isEmpty else { throw ForecastDataError.empty(path: source) }
@@ -62,18 +60,13 @@ public struct CSVTable: Sendable, Equatable {
         self.lines = lines
     }
 
-    /// Reads and parses a CSV file (UTF-8).
+    /// Reads and parses a CSV file (UTF-8): a regular file (`InputFile`; a FIFO or device is refused).
     /// - Throws: `ForecastDataError.unreadable` when the file cannot be read, else as `init(text:source:)`.
     public static func load(from url: URL) throws -> CSVTable {
         let path = url.path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw ForecastDataError.unreadable(path: path, reason: "no such file")
-        }
-        guard !isDirectory.boolValue else { throw ForecastDataError.unreadable(path: path, reason: "it is a directory") }
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw ForecastDataError.unreadable(path: path, reason: error.localizedDescription)
+        do { data = try InputFile.read(url, limit: .max) } catch let error as InputFileError {
+            throw ForecastDataError.unreadable(path: path, reason: error.reason)
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw ForecastDataError.unreadable(path: path, reason: "it is not UTF-8 text")
@@ -92,6 +85,17 @@ public struct CSVTable: Sendable, Equatable {
 
     /// The cells of one column, top to bottom.
     public func column(_ index: Int) -> [String] { rows.map { $0[index] } }
+
+    /// `cell` without leading and trailing spaces and tabs (`CharacterSet.whitespaces`: tab and the
+    /// Unicode space separators). Most cells have none, and are returned as they are: Foundation's
+    /// `trimmingCharacters(in:)` took half the time of reading a table of 2 million cells.
+    static func trimmed(_ cell: String) -> String {
+        func isSpace(_ scalar: Unicode.Scalar) -> Bool { scalar == "\t" || scalar.properties.generalCategory == .spaceSeparator }
+        let scalars = cell.unicodeScalars
+        guard let first = scalars.first, let last = scalars.last, isSpace(first) || isSpace(last) else { return cell }
+        guard let start = scalars.firstIndex(where: { !isSpace($0) }), let end = scalars.lastIndex(where: { !isSpace($0) }) else { return "" }
+        return String(scalars[start...end])
+    }
 
     private static func describe(_ error: CSVParseError) -> String {
         switch error {

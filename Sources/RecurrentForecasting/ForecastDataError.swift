@@ -1,4 +1,5 @@
 import Foundation
+import RecurrentCore
 
 /// Why a CSV file cannot be turned into a series to forecast. Every message is one line that names
 /// the file, column, line or value concerned and, where one exists, the option that handles it.
@@ -22,7 +23,7 @@ public enum ForecastDataError: Error, LocalizedError, Equatable, Sendable {
     case columnUsedTwice(name: String)
     /// An empty or missing-value cell (`""`, `NA`, `NaN`, `null`, `?`) with `--fill error`.
     case missingValue(column: String, line: Int)
-    /// A cell that is neither a finite number nor a missing-value marker.
+    /// A cell that is neither a finite number in decimal notation (`DecimalSyntax`) nor a missing-value marker.
     case nonNumeric(column: String, line: Int, value: String)
     /// A missing value that the chosen fill cannot fill (forward fill of a leading gap ...).
     case cannotFill(column: String, line: Int, reason: String)
@@ -46,25 +47,25 @@ public enum ForecastDataError: Error, LocalizedError, Equatable, Sendable {
         case let .raggedRow(path, line, found, expected):
             return "CSV file '\(path)', line \(line): the row has \(found) cell\(found == 1 ? "" : "s"), the header has \(expected)"
         case let .duplicateColumn(path, name):
-            return "CSV file '\(path)': the header names column '\(name)' twice"
+            return "CSV file '\(path)': the header names column '\(ErrorMessage.excerpt(name))' twice"
         case let .unknownColumn(name, available):
-            return "no column '\(name)' in the CSV; its columns are \(available.map { "'\($0)'" }.joined(separator: ", "))"
+            return "no column '\(ErrorMessage.excerpt(name))' in the CSV; its columns are \(ErrorMessage.list(available))"
         case let .columnUsedTwice(name):
-            return "column '\(name)' is given twice (target, features and date must be different columns)"
+            return "column '\(ErrorMessage.excerpt(name))' is given twice (target, features and date must be different columns)"
         case let .missingValue(column, line):
-            return "column '\(column)', line \(line): missing value (use --fill forward or --fill linear to fill gaps)"
+            return "column '\(ErrorMessage.excerpt(column))', line \(line): missing value (use --fill forward or --fill linear to fill gaps)"
         case let .nonNumeric(column, line, value):
-            return "column '\(column)', line \(line): '\(value)' is not a finite number"
+            return "column '\(ErrorMessage.excerpt(column))', line \(line): '\(ErrorMessage.excerpt(value))' is not a finite decimal number"
         case let .cannotFill(column, line, reason):
-            return "column '\(column)', line \(line): cannot fill the missing value: \(reason)"
+            return "column '\(ErrorMessage.excerpt(column))', line \(line): cannot fill the missing value: \(reason)"
         case let .badDate(column, line, value, reason):
-            return "date column '\(column)', line \(line): '\(value)' \(reason)"
+            return "date column '\(ErrorMessage.excerpt(column))', line \(line): '\(ErrorMessage.excerpt(value))' \(reason)"
         case let .tooShort(count, needed, reason):
             return "the series is too short: \(count) values, at least \(needed) needed (\(reason))"
         case let .constantTarget(column, value):
-            return "target column '\(column)' is constant (\(value)) over the training split: there is nothing to learn"
+            return "target column '\(ErrorMessage.excerpt(column))' is constant (\(value)) over the training split: there is nothing to learn"
         case let .nonPositiveForLog(column, line, value):
-            return "column '\(column)', line \(line): --transform log needs positive values, got \(value)"
+            return "column '\(ErrorMessage.excerpt(column))', line \(line): --transform log needs positive values, got \(value)"
         }
     }
 }

@@ -4,6 +4,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import RecurrentCore
 
 /// Word vectors in the GloVe or word2vec text format: `count` words, each with a vector of
 /// `dimension` Float values, stored row-major in `values` (`count × dimension`).
@@ -54,8 +55,8 @@ public struct WordVectors: Sendable {
     ///   number, a header count that does not match).
     public static func load(contentsOf url: URL) throws -> WordVectors {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw WordVectorsError(path: url.path, line: nil, reason: "cannot read it (\(error.localizedDescription))")
+        do { data = try InputFile.read(url, limit: .max) } catch let error as InputFileError {
+            throw WordVectorsError(path: url.path, line: nil, reason: "cannot read it (\(error.reason))")
         }
         return try parse(data, source: url.path)
     }
@@ -192,10 +193,10 @@ private struct Parser {
                 continue
             }
             let d = dimension ?? (line.count - 1)
-            guard d > 0 else { throw error(lineNumber, "a word without values ('\(text(line[0]))')") }
+            guard d > 0 else { throw error(lineNumber, "a word without values ('\(ErrorMessage.excerpt(text(line[0])))')") }
             dimension = d
             guard line.count == d + 1 else {
-                throw error(lineNumber, "'\(text(line[0]))' has \(line.count - 1) values, expected \(d)"
+                throw error(lineNumber, "'\(ErrorMessage.excerpt(text(line[0])))' has \(line.count - 1) values, expected \(d)"
                             + (headerCount != nil ? " (the header's dimension)" : " (as the first vector)"))
             }
             vectorLines += 1
@@ -207,8 +208,10 @@ private struct Parser {
                 let start = UnsafeMutableRawPointer(base + field.lowerBound).assumingMemoryBound(to: CChar.self)
                 let value = strtof(start, &after)
                 let consumed = after.map { UnsafeMutableRawPointer($0) - UnsafeMutableRawPointer(base) } ?? field.lowerBound
-                guard consumed == field.upperBound, value.isFinite else {
-                    throw error(lineNumber, "'\(text(field))' is not a finite number (word '\(word)')")
+                // Plain decimal notation only (DecimalSyntax): strtof would also read 0x10, inf and nan.
+                guard DecimalSyntax.matches(UnsafeBufferPointer(rebasing: buffer[field])), consumed == field.upperBound,
+                      value.isFinite else {
+                    throw error(lineNumber, "'\(ErrorMessage.excerpt(text(field)))' is not a finite decimal number (word '\(ErrorMessage.excerpt(word))')")
                 }
                 if keep { values.append(value) }
             }

@@ -53,7 +53,7 @@ final class EmbeddingsCommandTests: BinaryTestCase {
         try assertFails(["train", "--corpus", "sentences", "--level", "word", "--embedding", "4",
                          "--embeddings", try vectorFile(), "--out", "out"], mentioning: "invalid --embedding: is 4, but")
         for (text, fragment) in [("", "holds no vectors"), ("the 1 2 3\ncat 1 2\n", "line 2: 'cat' has 2 values, expected 3"),
-                                 ("the 1 2 3\n\ncat 1 two 3\n", "line 3: 'two' is not a finite number"),
+                                 ("the 1 2 3\n\ncat 1 two 3\n", "line 3: 'two' is not a finite decimal number"),
                                  ("5 3\nthe 1 2 3\n", "announces 5 vectors")] {
             let file = try write(text, to: "bad.txt")
             try assertFails(["train", "--corpus", "sentences", "--level", "word", "--embedding", "3",

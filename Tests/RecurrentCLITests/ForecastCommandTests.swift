@@ -85,7 +85,7 @@ final class ForecastCommandTests: BinaryTestCase {
         try assertFails(base + [try write(monthlyCSV { t, row in t == 10 ? row + ",7" : row }, to: "ragged.csv")],
                         mentioning: "line 12: the row has 3 cells, the header has 2")
         try assertFails(base + [try write(monthlyCSV { t, row in t == 5 ? "\"2000-06\",abc" : row }, to: "text.csv")],
-                        mentioning: "line 7: 'abc' is not a finite number")
+                        mentioning: "line 7: 'abc' is not a finite decimal number")
         try assertFails(base + [try write(monthlyCSV(count: 30), to: "short.csv")], mentioning: "too short: 30 values")
         try assertFails(base + [try write(monthlyCSV { t, _ in "\"\(2000 + t / 12)-\(String(format: "%02d", t % 12 + 1))\",4" }, to: "flat.csv")],
                         mentioning: "is constant (4.0)")

@@ -1,4 +1,9 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import XCTest
 import RecurrentCore
 import RecurrentAutodiff
@@ -157,6 +162,50 @@ final class ForecastDataTests: XCTestCase {
         assertError(.columnUsedTwice(name: "y")) { _ = try series("t,y\n1,2\n", features: ["y"]) }
         assertError(.unreadable(path: "/nonexistent/x.csv", reason: "no such file")) {
             _ = try CSVTable.load(from: URL(fileURLWithPath: "/nonexistent/x.csv"))
+        }
+    }
+
+    /// Swift's Double(String) reads "0x10" as 16 and "inf" as infinity: cells are plain decimal numbers
+    /// only (missing-value markers such as NaN are recognised first).
+    func testCellsArePlainDecimalNumbers() throws {
+        XCTAssertEqual(try series("y\n1e3\n+5\n.5\n5.\n-2.5E-1\n 7 \n").target, [1000, 5, 0.5, 5, -0.25, 7])
+        for cell in ["0x10", "0X1p3", "inf", "-Infinity", "1e", "1.2.3", "--1", "1_000", "١٢"] {
+            assertError(.nonNumeric(column: "y", line: 3, value: cell)) { _ = try series("y\n1\n\(cell)\n") }
+        }
+        XCTAssertThrowsError(try series("y\n1\n0x10\n")) {
+            XCTAssertEqual($0.localizedDescription, "column 'y', line 3: '0x10' is not a finite decimal number")
+        }
+        assertError(.missingValue(column: "y", line: 3)) { _ = try series("y\n1\nNaN\n") }
+    }
+
+    /// A bad value, column name or header is echoed in at most 60 characters, whatever its length.
+    func testErrorsEchoShortExcerptsOfLongValues() throws {
+        let long = String(repeating: "x", count: 100_000)
+        let cases: [(String, String)] = [
+            ("y\n1\n\(long)\n", "column 'y', line 3: '\(String(repeating: "x", count: 60))…' is not a finite decimal number"),
+            ("\(long),\(long)\n1,2\n", "CSV file 't.csv': the header names column '\(String(repeating: "x", count: 60))…' twice"),
+        ]
+        for (text, message) in cases {
+            XCTAssertThrowsError(try series(text)) { XCTAssertEqual($0.localizedDescription, message) }
+        }
+        let wide = (0..<1_000).map { "c\($0)" }.joined(separator: ",")
+        XCTAssertThrowsError(try series(wide + "\n" + Array(repeating: "1", count: 1_000).joined(separator: ",") + "\n")) {
+            XCTAssertEqual($0.localizedDescription, "no column 'y' in the CSV; its columns are "
+                           + (0..<12).map { "'c\($0)'" }.joined(separator: ", ") + ", … (1000 in all)")
+        }
+    }
+
+    func testReadsOnlyRegularFiles() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("forecast-fifo-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let fifo = directory.appendingPathComponent("series.csv")
+        XCTAssertEqual(mkfifo(fifo.path, 0o600), 0)
+        assertError(.unreadable(path: fifo.path, reason: "it is a FIFO (named pipe), not a regular file")) {
+            _ = try CSVTable.load(from: fifo)
+        }
+        assertError(.unreadable(path: directory.path, reason: "it is a directory, not a regular file")) {
+            _ = try CSVTable.load(from: directory)
         }
     }
 

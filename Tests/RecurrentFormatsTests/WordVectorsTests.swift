@@ -44,7 +44,7 @@ final class WordVectorsTests: XCTestCase {
         assertError("a 1 2 3\nb 1 2\n", line: 2, mentioning: "has 2 values, expected 3")
         assertError("a 1 2 3\nb 1 2 3 4\n", line: 2, mentioning: "has 4 values")
         assertError("2 3\na 1 2\n", line: 2, mentioning: "header's dimension")
-        assertError("a 1 2\n\nb 1 x2\n", line: 3, mentioning: "'x2' is not a finite number")
+        assertError("a 1 2\n\nb 1 x2\n", line: 3, mentioning: "'x2' is not a finite decimal number")
         assertError("a 1 2\nb 1 nan\n", line: 2, mentioning: "'nan'")
         assertError("a 1 2\nb 1e99 0\n", line: 2, mentioning: "'1e99'")
         assertError("3 2\na 1 2\nb 3 4\n", line: 1, mentioning: "announces 3 vectors, the file has 2")

@@ -1,4 +1,9 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import RecurrentCore
 import RecurrentText
 import XCTest
@@ -33,6 +38,55 @@ final class ClassificationDataTests: XCTestCase {
         let tsv = directory.appendingPathComponent("data.txt")
         try Data("text\tlabel\na, b\tx\n".utf8).write(to: tsv)
         XCTAssertEqual(try LabelledTextReader.read(from: tsv).map(\.text), ["a, b"])   // a tab in the header: TSV
+    }
+
+    /// The same rule as the forecast CSV reader: a header that names a column twice is refused.
+    func testAHeaderNamingAColumnTwiceIsRefused() {
+        assertError(.duplicateColumn(path: "t.csv", name: "label")) { _ = try parse("text,label,label\na,x,y\n") }
+        XCTAssertThrowsError(try parse("text,label,label\na,x,y\n")) {
+            XCTAssertEqual($0.localizedDescription, "'t.csv': the header names column 'label' twice")
+        }
+        let long = String(repeating: "w", count: 100_000)
+        XCTAssertThrowsError(try parse("text,label\na,\(long)\n", label: long)) {
+            XCTAssertEqual($0.localizedDescription, "'t.csv' has no column '\(String(repeating: "w", count: 60))…' (--label-column); "
+                           + "its columns are 'text', 'label'")
+        }
+    }
+
+    func testDataFilesMustBeRegularFiles() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cls-fifo-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let fifo = directory.appendingPathComponent("train.csv")
+        XCTAssertEqual(mkfifo(fifo.path, 0o600), 0)
+        assertError(.unreadable(path: fifo.path, reason: "it is a FIFO (named pipe), not a regular file")) {
+            _ = try LabelledTextReader.read(from: fifo)
+        }
+        // In a folder of classes too.
+        let classes = directory.appendingPathComponent("classes")
+        try FileManager.default.createDirectory(at: classes.appendingPathComponent("pos"), withIntermediateDirectories: true)
+        let file = classes.appendingPathComponent("pos/a.txt")
+        XCTAssertEqual(mkfifo(file.path, 0o600), 0)
+        assertError(.unreadable(path: file.path, reason: "it is a FIFO (named pipe), not a regular file")) {
+            _ = try LabelledTextReader.read(from: classes)
+        }
+    }
+
+    /// Tokenizing only the first `maxCount` tokens gives exactly the first `maxCount` tokens of the
+    /// whole text, at both levels (trailing spaces included).
+    func testTokenizingAPrefixEqualsThePrefixOfAllTokens() {
+        var rng = RandomGenerator(seed: 11)
+        let alphabet = Array("ab c,.'\n\t  É")
+        for _ in 0..<300 {
+            let text = String((0..<rng.nextInt(below: 24)).map { _ in alphabet[rng.nextInt(below: alphabet.count)] })
+            for level in ClassificationVocabulary.Level.allCases {
+                let all = ClassificationVocabulary.tokenize(text, level: level)
+                for count in 0...(all.count + 1) {
+                    XCTAssertEqual(ClassificationVocabulary.tokenize(text, level: level, maxCount: count), Array(all.prefix(count)),
+                                   "\(level) \(text.debugDescription) \(count)")
+                }
+            }
+        }
     }
 
     func testEveryBadTableFailsWithFileAndLine() {

@@ -170,4 +170,38 @@ final class ClassificationModelTests: XCTestCase {
         try FileManager.default.removeItem(at: configURL)
         expect("config.json' is missing")
     }
+
+    /// A text of any length costs what its first `maxLength` tokens cost (512 unless set, as
+    /// Keras's `maxlen` and Hugging Face's `max_length` with truncation): a 10 MB text used to
+    /// allocate gigabytes and abort.
+    func testLongTextsAreTruncatedToMaxLength() throws {
+        let model = try makeClassifier(.lstm)
+        XCTAssertEqual(model.maxLength, TextClassifier.defaultMaxLength)
+        XCTAssertEqual(TextClassifier.defaultMaxLength, 512)
+        let words = ["a", "b", "c", "d", "e", "zz"]
+        let long = (0..<200_000).map { words[$0 % 6] }.joined(separator: " ")   // 1.1 MB, 200,000 tokens
+        let first = (0..<512).map { words[$0 % 6] }.joined(separator: " ")
+        XCTAssertEqual(model.encode(long).count, 512)
+        XCTAssertEqual(model.probabilities(of: [long]), model.probabilities(of: [first]))
+        // A checkpoint written without maxLength reads the default; one beyond the limit is refused.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cls-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try TextClassificationCheckpoint.save(model, to: directory)
+        let configURL = directory.appendingPathComponent("config.json")
+        var object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: configURL)) as? [String: Any])
+        XCTAssertEqual(object["maxLength"] as? Int, 512)
+        object.removeValue(forKey: "maxLength")
+        try JSONSerialization.data(withJSONObject: object).write(to: configURL)
+        XCTAssertEqual(try TextClassificationCheckpoint.load(from: directory).classifier.maxLength, 512)
+        object["maxLength"] = 1_000_000_000
+        try JSONSerialization.data(withJSONObject: object).write(to: configURL)
+        XCTAssertThrowsError(try TextClassificationCheckpoint.load(from: directory)) {
+            XCTAssertEqual($0.localizedDescription, "checkpoint file '\(configURL.path)' is malformed: "
+                           + "invalid maxLength: must be at most 10000, got 1000000000")
+        }
+        XCTAssertThrowsError(try TextClassifier(model.configuration, vocabulary: model.vocabulary, labels: model.labels, maxLength: 0,
+                                                using: &rng)) {
+            XCTAssertEqual($0.localizedDescription, "invalid maxLength: must be positive, got 0")
+        }
+    }
 }

@@ -48,8 +48,8 @@ final class TextCorpusTests: XCTestCase {
         assertThrows(.fileNotFound(path: missing.path), message: "\(missing.path): no such file") {
             try TextCorpus.load(from: missing, configuration: configuration())
         }
-        assertThrows(.unreadable(path: directory.path, reason: "it is a directory"),
-                     message: "\(directory.path): cannot read the file (it is a directory)") {
+        assertThrows(.unreadable(path: directory.path, reason: "it is a directory, not a regular file"),
+                     message: "\(directory.path): cannot read the file (it is a directory, not a regular file)") {
             try TextCorpus.load(from: directory, configuration: configuration())
         }
     }

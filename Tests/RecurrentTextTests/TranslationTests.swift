@@ -115,6 +115,38 @@ final class TranslationTests: XCTestCase {
         }
     }
 
+    /// A line longer than the limit (1,000 tokens per side unless given) is refused with its line, not
+    /// cut: a 5 MB line used to allocate gigabytes in the encoder and abort.
+    func testOverlongLinesAreRefusedWithTheirLine() throws {
+        let long = String(repeating: "a", count: 5_000_000)
+        assertCorpusError("ab\tcd\n\(long)\tx\n", .tooLong(source: "pairs.tsv", line: 2, side: "source", limit: 1_000),
+                          mentioning: "pairs.tsv, line 2: the source has more than 1000 tokens; shorten or split the line "
+                            + "(or raise --max-tokens, at most 10000)")
+        assertCorpusError("ab\t\(String(repeating: "w ", count: 1_001))\n", level: .word,
+                          .tooLong(source: "pairs.tsv", line: 1, side: "target", limit: 1_000), mentioning: "the target has more than 1000")
+        XCTAssertEqual(try ParallelCorpus(text: "ab\t\(String(repeating: "w ", count: 1_000))\n", level: .word).pairs.count, 1)
+        XCTAssertEqual(try ParallelCorpus(text: "abc\tx\n", level: .character, maximumTokens: 3).pairs.count, 1)
+        XCTAssertThrowsError(try ParallelCorpus(text: "abcd\tx\n", level: .character, label: "p", maximumTokens: 3)) {
+            XCTAssertEqual($0 as? ParallelCorpusError, .tooLong(source: "p", line: 1, side: "source", limit: 3))
+        }
+        XCTAssertThrowsError(try ParallelCorpus(text: "a\tx\n", level: .character, maximumTokens: 10_001)) {
+            XCTAssertEqual($0.localizedDescription, "invalid maximumTokens: must be at most 10000, got 10001")
+        }
+        XCTAssertThrowsError(try TranslationInput(text: "ok\n\(long)\n", level: .character, label: "in")) {
+            XCTAssertEqual($0 as? ParallelCorpusError, .tooLong(source: "in", line: 2, side: "source", limit: 1_000))
+        }
+        XCTAssertThrowsError(try TranslationInput(text: "ok\t\(long)\n", level: .character, label: "in")) {
+            XCTAssertEqual($0 as? ParallelCorpusError, .tooLong(source: "in", line: 1, side: "reference", limit: 1_000))
+        }
+        // The count stops past the limit and agrees with tokens(of:) below it.
+        for text in ["", " ", "a", " a  bc\td ", "é\u{301} x", "a\u{2003}b"] {
+            for level in TranslationLevel.allCases {
+                XCTAssertEqual(level.tokenCount(of: text, upTo: 100), level.tokens(of: text).count, "\(level) \(text.debugDescription)")
+            }
+        }
+        XCTAssertEqual(TranslationLevel.character.tokenCount(of: long, upTo: 10), 11)
+    }
+
     func testSplitIsDeterministicDisjointAndComplete() throws {
         let corpus = try ParallelCorpus(text: (0..<50).map { "s\($0)\tt\($0)\n" }.joined(), level: .word)
         let (training, heldOut) = try corpus.split(validationFraction: 0.2, seed: 3)

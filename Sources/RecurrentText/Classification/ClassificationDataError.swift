@@ -1,4 +1,5 @@
 import Foundation
+import RecurrentCore
 
 /// Why labelled text cannot be used for classification. Every message is one line that names the
 /// file (and line, where there is one) and, where one exists, the option that fixes it.
@@ -16,6 +17,8 @@ public enum ClassificationDataError: Error, LocalizedError, Equatable, Sendable 
     case raggedRow(path: String, line: Int, found: Int, expected: Int)
     /// A column named by an option (or its default) is not in the header.
     case missingColumn(path: String, name: String, option: String, available: [String])
+    /// Two header cells with the same name.
+    case duplicateColumn(path: String, name: String)
     /// The text and label columns are the same column.
     case sameColumn(name: String)
     /// A row whose label cell is empty (or only whitespace).
@@ -40,18 +43,20 @@ public enum ClassificationDataError: Error, LocalizedError, Equatable, Sendable 
         case let .raggedRow(path, line, found, expected):
             return "'\(path)', line \(line): the row has \(found) cell\(found == 1 ? "" : "s"), the header has \(expected)"
         case let .missingColumn(path, name, option, available):
-            return "'\(path)' has no column '\(name)' (\(option)); its columns are \(available.map { "'\($0)'" }.joined(separator: ", "))"
+            return "'\(path)' has no column '\(ErrorMessage.excerpt(name))' (\(option)); its columns are \(ErrorMessage.list(available))"
+        case let .duplicateColumn(path, name):
+            return "'\(path)': the header names column '\(ErrorMessage.excerpt(name))' twice"
         case let .sameColumn(name):
-            return "the text and label columns are both '\(name)'; --text-column and --label-column must differ"
+            return "the text and label columns are both '\(ErrorMessage.excerpt(name))'; --text-column and --label-column must differ"
         case let .emptyLabel(path, line):
             return "'\(path)', line \(line): empty label"
         case let .emptyText(path, line):
             return line.map { "'\(path)', line \($0): empty text" } ?? "'\(path)': empty text"
         case let .singleClass(path, label):
-            return "'\(path)': every example has the label '\(label)'; at least two classes are needed"
+            return "'\(path)': every example has the label '\(ErrorMessage.excerpt(label))'; at least two classes are needed"
         case let .unknownLabel(path, line, label, known):
-            return "'\(path)'\(line.map { ", line \($0)" } ?? ""): label '\(label)' is not one the model was trained on ("
-                + known.map { "'\($0)'" }.joined(separator: ", ") + ")"
+            return "'\(path)'\(line.map { ", line \($0)" } ?? ""): label '\(ErrorMessage.excerpt(label))' is not one the model was trained on ("
+                + ErrorMessage.list(known) + ")"
         case let .splitTooSmall(count, validation, reason):
             return "cannot split \(count) examples into training and \(validation) validation examples: \(reason)"
         }

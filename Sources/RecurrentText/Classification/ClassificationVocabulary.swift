@@ -37,12 +37,13 @@ public struct ClassificationVocabulary: Codable, Equatable, Sendable {
         self.ids = ids
     }
 
-    /// The vocabulary of `texts`: at most `maxSize` ids (≥ 3) including `<pad>` and `<unk>`.
-    public init(level: Level, texts: [String], maxSize: Int) {
+    /// The vocabulary of `texts`: at most `maxSize` ids (≥ 3) including `<pad>` and `<unk>`, counting
+    /// the first `maxLength` tokens of each text (all when nil): the ones a model reads.
+    public init(level: Level, texts: [String], maxSize: Int, maxLength: Int? = nil) {
         precondition(maxSize >= 3, "ClassificationVocabulary: maxSize must be at least 3, got \(maxSize)")
         var counts: [String: Int] = [:]
         for text in texts {
-            for token in Self.tokenize(text, level: level) { counts[token, default: 0] += 1 }
+            for token in Self.tokenize(text, level: level, maxCount: maxLength) { counts[token, default: 0] += 1 }
         }
         let kept = counts.sorted { a, b in
             a.value != b.value ? a.value > b.value : Array(a.key.utf8).lexicographicallyPrecedes(Array(b.key.utf8))
@@ -50,13 +51,15 @@ public struct ClassificationVocabulary: Codable, Equatable, Sendable {
         self.init(level: level, keptTokens: kept)
     }
 
-    /// The tokens of `text` at `level` (lowercased).
-    public static func tokenize(_ text: String, level: Level) -> [String] {
+    /// The tokens of `text` at `level` (lowercased): the first `maxCount` of them when given.
+    public static func tokenize(_ text: String, level: Level, maxCount: Int? = nil) -> [String] {
         let lowered = text.lowercased()
+        let maxCount = maxCount ?? .max
         switch level {
         case .word:
             var tokens: [String] = []
             WordTokenizer.forEachToken(in: lowered) { bytes in
+                guard tokens.count < maxCount else { return }
                 let token = String(decoding: bytes, as: UTF8.self)
                 // Whitespace tokens are runs of one whitespace scalar.
                 guard let first = token.unicodeScalars.first, WordTokenizer.kind(first) != .whitespace else { return }
@@ -66,7 +69,13 @@ public struct ClassificationVocabulary: Codable, Equatable, Sendable {
         case .character:
             var tokens: [String] = []
             var lastWasSpace = true   // also drops leading whitespace
+            var truncated = false
             for character in lowered {
+                if tokens.count == maxCount {
+                    if character.isWhitespace { continue }
+                    truncated = true   // more text follows, so a space ending the kept tokens stays
+                    break
+                }
                 if character.isWhitespace {
                     if !lastWasSpace { tokens.append(" ") }
                     lastWasSpace = true
@@ -75,16 +84,14 @@ public struct ClassificationVocabulary: Codable, Equatable, Sendable {
                     lastWasSpace = false
                 }
             }
-            if tokens.last == " " { tokens.removeLast() }
+            if tokens.last == " " && !truncated { tokens.removeLast() }
             return tokens
         }
     }
 
     /// The ids of `text` (unknown tokens as `<unk>`), at most `maxLength` of them (the first ones) when given.
     public func encode(_ text: String, maxLength: Int? = nil) -> [Int] {
-        var tokens = Self.tokenize(text, level: level)
-        if let maxLength, tokens.count > maxLength { tokens.removeLast(tokens.count - maxLength) }
-        return tokens.map { ids[$0] ?? Self.unknownID }
+        Self.tokenize(text, level: level, maxCount: maxLength).map { ids[$0] ?? Self.unknownID }
     }
 
     /// The id of `token`, nil when it is not kept.

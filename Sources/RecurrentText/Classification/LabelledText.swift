@@ -1,4 +1,5 @@
 import Foundation
+import RecurrentCore
 
 /// One labelled text and where it came from (for error messages).
 public struct LabelledExample: Equatable, Sendable {
@@ -51,6 +52,8 @@ public enum LabelledTextReader {
         let rows = try splitRows(text, path: path, delimiter: delimiter, quoting: delimiter != "\t")
         guard let header = rows.first, rows.count > 1 else { throw ClassificationDataError.empty(path: path) }
         let names = header.cells.map { $0.trimmingCharacters(in: .whitespaces) }
+        // A column named twice would make the choice of column arbitrary (the same rule as CSVTable's).
+        if let name = names.firstDuplicate { throw ClassificationDataError.duplicateColumn(path: path, name: name) }
         func column(_ name: String?, fallback: String, option: String) throws -> Int {
             let wanted = name ?? fallback
             if let index = names.firstIndex(of: wanted) ?? names.firstIndex(where: { $0.lowercased() == wanted.lowercased() }) {
@@ -85,10 +88,11 @@ public enum LabelledTextReader {
         }
     }
 
+    /// The text of the regular file at `url` (`InputFile`: a FIFO or device is refused), without a byte-order mark.
     static func readUTF8(_ url: URL) throws -> String {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw ClassificationDataError.unreadable(path: url.path, reason: (error as NSError).localizedDescription)
+        do { data = try InputFile.read(url, limit: .max) } catch let error as InputFileError {
+            throw ClassificationDataError.unreadable(path: url.path, reason: error.reason)
         }
         if let failure = UTF8Validation.firstInvalidSequence(in: [UInt8](data)) {
             throw ClassificationDataError.unreadable(path: url.path, reason: "line \(failure.line): not valid UTF-8")

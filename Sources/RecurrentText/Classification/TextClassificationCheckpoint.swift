@@ -62,7 +62,8 @@ public enum TextClassificationCheckpoint {
 
     /// Loads the classifier saved in `directory` (or named by its `config.json`), in evaluation mode:
     /// checks `config.json`, then the weights' names and shapes against the configured model before
-    /// building it, and every weight for finiteness.
+    /// building it, and every weight for finiteness. A checkpoint without `maxLength` (written before
+    /// it was recorded) reads `TextClassifier.defaultMaxLength` tokens per text.
     /// - Throws: `CheckpointError` naming the missing or bad file.
     public static func load(from directory: URL) throws -> (classifier: TextClassifier, contents: Contents) {
         let (contents, configurationURL, modelURL) = try ModelCheckpointFiles.readConfiguration(
@@ -70,6 +71,8 @@ public enum TextClassificationCheckpoint {
             formatVersion: formatVersion)
         do {
             try contents.model.validate()
+            try ConfigurationError.requireSize(contents.maxLength ?? TextClassifier.defaultMaxLength, "maxLength",
+                                               maximum: TextClassifier.maximumMaxLength)
         } catch {
             throw CheckpointError.malformed(path: configurationURL.path, reason: CheckpointError.describe(error))
         }

@@ -21,22 +21,28 @@ public struct TextClassificationDataset: Sendable {
     public var count: Int { examples.count }
 
     /// The training set of `examples`: labels sorted by name, a vocabulary of the `maxVocabularySize`
-    /// most frequent tokens of these texts, each text cut to its first `maxLength` tokens.
+    /// most frequent tokens of these texts, each text cut to its first `maxLength` tokens
+    /// (`TextClassifier.defaultMaxLength` by default).
     /// - Throws: `ClassificationDataError.singleClass` when all examples share one label,
-    ///   `.empty` when there are none.
+    ///   `.empty` when there are none; `ConfigurationError` for a `maxLength` outside
+    ///   1...`TextClassifier.maximumMaxLength`.
     public init(training examples: [LabelledExample], level: ClassificationVocabulary.Level, maxVocabularySize: Int,
-                maxLength: Int? = nil, path: String) throws {
+                maxLength: Int = TextClassifier.defaultMaxLength, path: String) throws {
         guard let first = examples.first else { throw ClassificationDataError.empty(path: path) }
         let labels = Set(examples.map(\.label)).sorted()
         guard labels.count >= 2 else { throw ClassificationDataError.singleClass(path: path, label: first.label) }
         try ConfigurationError.require(maxVocabularySize >= 3, "maxVocabularySize", "must be at least 3 (<pad>, <unk> and one token), got \(maxVocabularySize)")
-        let vocabulary = ClassificationVocabulary(level: level, texts: examples.map(\.text), maxSize: maxVocabularySize)
+        try ConfigurationError.requireSize(maxLength, "maxLength", maximum: TextClassifier.maximumMaxLength)
+        let vocabulary = ClassificationVocabulary(level: level, texts: examples.map(\.text), maxSize: maxVocabularySize,
+                                                  maxLength: maxLength)
         try self.init(examples, vocabulary: vocabulary, labels: labels, maxLength: maxLength)
     }
 
-    /// `examples` encoded with an existing vocabulary and label set (evaluation, a test file).
+    /// `examples` encoded with an existing vocabulary and label set (evaluation, a test file), each cut
+    /// to its first `maxLength` tokens.
     /// - Throws: `ClassificationDataError.unknownLabel` naming the file and line of a label not in `labels`.
-    public init(_ examples: [LabelledExample], vocabulary: ClassificationVocabulary, labels: [String], maxLength: Int? = nil) throws {
+    public init(_ examples: [LabelledExample], vocabulary: ClassificationVocabulary, labels: [String],
+                maxLength: Int = TextClassifier.defaultMaxLength) throws {
         let index = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
         var encoded: [Example] = []
         encoded.reserveCapacity(examples.count)

@@ -105,8 +105,14 @@ public final class TextClassifier: Module {
     public let vocabulary: ClassificationVocabulary
     /// The class names, index = class id.
     public let labels: [String]
-    /// Tokens kept per text (the first ones); nil keeps all.
-    public let maxLength: Int?
+    /// Tokens read per text (the first ones; the rest are ignored), as Keras's `maxlen` and Hugging
+    /// Face's `max_length` with truncation: at most `maximumMaxLength`, `defaultMaxLength` unless given.
+    /// Bounds the memory one text takes, whatever its length.
+    public let maxLength: Int
+    /// The default of `maxLength`: 512 tokens.
+    public static let defaultMaxLength = 512
+    /// The largest `maxLength` accepted: 10,000 tokens.
+    public static let maximumMaxLength = 10_000
     let embedding: Embedding
     let recurrent: any RecurrentLayer
     let head: Linear
@@ -121,6 +127,7 @@ public final class TextClassifier: Module {
     }
 
     /// A model with parameters drawn from `rng` (PyTorch's default initialisation of each layer).
+    /// - Parameter maxLength: tokens read per text; nil is `defaultMaxLength`.
     /// - Throws: `ConfigurationError` naming an invalid size.
     public init(_ configuration: TextClassifierConfiguration, vocabulary: ClassificationVocabulary, labels: [String],
                 maxLength: Int? = nil, using rng: inout RandomGenerator) throws {
@@ -129,7 +136,8 @@ public final class TextClassifier: Module {
                                        "is \(configuration.vocabularySize) but the vocabulary has \(vocabulary.count) tokens")
         try ConfigurationError.require(labels.count == configuration.classCount, "classCount",
                                        "is \(configuration.classCount) but there are \(labels.count) labels")
-        try ConfigurationError.require(maxLength.map { $0 >= 1 } ?? true, "maxLength", "must be positive, got \(maxLength ?? 0)")
+        let maxLength = maxLength ?? Self.defaultMaxLength
+        try ConfigurationError.requireSize(maxLength, "maxLength", maximum: Self.maximumMaxLength)
         self.configuration = configuration
         self.vocabulary = vocabulary
         self.labels = labels

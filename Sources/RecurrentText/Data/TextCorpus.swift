@@ -76,17 +76,10 @@ public struct TextCorpus: Sendable {
     public static func load(from url: URL, configuration: Configuration, vocabulary: Vocabulary? = nil) throws -> TextCorpus {
         try configuration.validate()
         let path = url.path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw TextCorpusError.fileNotFound(path: path)
-        }
-        if isDirectory.boolValue { throw TextCorpusError.unreadable(path: path, reason: "it is a directory") }
         let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            let reason = (error as NSError).localizedFailureReason ?? error.localizedDescription
-            throw TextCorpusError.unreadable(path: path, reason: reason)
+        do { data = try InputFile.read(url, limit: .max) } catch let error as InputFileError {
+            if error.problem == .notFound { throw TextCorpusError.fileNotFound(path: path) }
+            throw TextCorpusError.unreadable(path: path, reason: error.reason)
         }
         return try TextCorpus(bytes: [UInt8](data), source: path, configuration: configuration, vocabulary: vocabulary)
     }

@@ -17,6 +17,31 @@ public enum TranslationLevel: String, Codable, CaseIterable, Sendable {
         }
     }
 
+    /// The number of tokens of `text` (as `tokens(of:).count`), counted without building them and
+    /// only up to `limit + 1`: a result above `limit` means "more than `limit`".
+    public func tokenCount(of text: String, upTo limit: Int) -> Int {
+        var count = 0
+        switch self {
+        case .character:
+            for _ in text.unicodeScalars {
+                count += 1
+                if count > limit { break }
+            }
+        case .word:
+            var inWord = false
+            for character in text {
+                if character.isWhitespace {
+                    inWord = false
+                } else if !inWord {
+                    inWord = true
+                    count += 1
+                    if count > limit { break }
+                }
+            }
+        }
+        return count
+    }
+
     /// The text of `tokens` at this level (inverse of `tokens(of:)` up to spacing at word level).
     public func join(_ tokens: [String]) -> String {
         self == .character ? tokens.joined() : tokens.joined(separator: " ")
@@ -41,16 +66,28 @@ public struct TranslationPair: Sendable, Equatable {
 ///
 /// Lines end in `\n` (a `\r` before it is dropped). Blank lines are skipped. Every other line must
 /// hold exactly one tab, and both sides must have at least one token at the corpus's level (word
-/// level: a side of only spaces is empty). The first bad line is reported with the file and line.
+/// level: a side of only spaces is empty) and at most `maximumTokens` (`defaultMaximumTokens`, 1,000,
+/// unless given): a longer line is refused, not cut, because a cut source no longer means its target.
+/// The first bad line is reported with the file and line.
 public struct ParallelCorpus: Sendable {
+    /// The most tokens one side of a line may have unless another limit is given: 1,000.
+    public static let defaultMaximumTokens = 1_000
+    /// The largest limit that may be given: 10,000 tokens per side (the encoder–decoder's memory and
+    /// time grow with the length of the sequences).
+    public static let largestMaximumTokens = 10_000
+
     /// The file path or the label of an in-memory text, for messages.
     public var label: String
     public var level: TranslationLevel
     public var pairs: [TranslationPair]
 
-    /// Parses `text` (as from a file named `label`).
-    /// - Throws: `ParallelCorpusError` for the first bad line, or `.empty` when there is no pair.
-    public init(text: String, level: TranslationLevel, label: String = "<text>") throws {
+    /// Parses `text` (as from a file named `label`); each side of a line may have at most
+    /// `maximumTokens` tokens.
+    /// - Throws: `ParallelCorpusError` for the first bad line, or `.empty` when there is no pair;
+    ///   `ConfigurationError` for a `maximumTokens` outside 1...`largestMaximumTokens`.
+    public init(text: String, level: TranslationLevel, label: String = "<text>",
+                maximumTokens: Int = ParallelCorpus.defaultMaximumTokens) throws {
+        try ConfigurationError.requireSize(maximumTokens, "maximumTokens", maximum: Self.largestMaximumTokens)
         self.label = label
         self.level = level
         var pairs = [TranslationPair]()
@@ -67,32 +104,22 @@ public struct ParallelCorpus: Sendable {
                 throw ParallelCorpusError.extraTab(source: label, line: number, tabs: fields.count - 1)
             }
             let source = String(String.UnicodeScalarView(fields[0])), target = String(String.UnicodeScalarView(fields[1]))
-            guard !level.tokens(of: source).isEmpty else { throw ParallelCorpusError.emptySide(source: label, line: number, side: "source") }
-            guard !level.tokens(of: target).isEmpty else { throw ParallelCorpusError.emptySide(source: label, line: number, side: "target") }
+            try level.checkSide(source, "source", of: label, line: number, maximumTokens: maximumTokens)
+            try level.checkSide(target, "target", of: label, line: number, maximumTokens: maximumTokens)
             pairs.append(TranslationPair(source: source, target: target, line: number))
         }
         guard !pairs.isEmpty else { throw ParallelCorpusError.empty(source: label) }
         self.pairs = pairs
     }
 
-    /// Reads and parses the file at `url`.
+    /// Reads and parses the file at `url` (a regular file, see `InputFile`).
     /// - Throws: `ParallelCorpusError` (missing or unreadable file, not UTF-8, a bad line, no pairs).
-    public init(contentsOf url: URL, level: TranslationLevel) throws {
-        let path = url.path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw ParallelCorpusError.fileNotFound(path: path)
-        }
-        guard !isDirectory.boolValue else { throw ParallelCorpusError.unreadable(path: path, reason: "it is a directory") }
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw ParallelCorpusError.unreadable(path: path, reason: error.localizedDescription)
-        }
-        let bytes = [UInt8](data)
+    public init(contentsOf url: URL, level: TranslationLevel, maximumTokens: Int = ParallelCorpus.defaultMaximumTokens) throws {
+        let bytes = try ParallelCorpusError.readInput(url)
         if let failure = UTF8Validation.firstInvalidSequence(in: bytes) {
-            throw ParallelCorpusError.invalidUTF8(source: path, line: failure.line)
+            throw ParallelCorpusError.invalidUTF8(source: url.path, line: failure.line)
         }
-        try self.init(text: String(decoding: bytes, as: UTF8.self), level: level, label: path)
+        try self.init(text: String(decoding: bytes, as: UTF8.self), level: level, label: url.path, maximumTokens: maximumTokens)
     }
 
     /// The pairs split at random (by `seed`) into a training part and a held-out part of
@@ -137,9 +164,12 @@ public struct TranslationInput: Sendable {
     public var items: [Item]
 
     /// Parses `text`: blank lines are skipped; a line with a tab is a pair as in `ParallelCorpus`
-    /// (exactly one tab, neither side empty), a line without one is a source.
-    /// - Throws: `ParallelCorpusError` for the first bad line, or `.empty` when there is no source.
-    public init(text: String, level: TranslationLevel, label: String = "<stdin>") throws {
+    /// (exactly one tab, neither side empty nor longer than `maximumTokens`), a line without one is a source.
+    /// - Throws: `ParallelCorpusError` for the first bad line, or `.empty` when there is no source;
+    ///   `ConfigurationError` for a `maximumTokens` outside 1...`ParallelCorpus.largestMaximumTokens`.
+    public init(text: String, level: TranslationLevel, label: String = "<stdin>",
+                maximumTokens: Int = ParallelCorpus.defaultMaximumTokens) throws {
+        try ConfigurationError.requireSize(maximumTokens, "maximumTokens", maximum: ParallelCorpus.largestMaximumTokens)
         var items = [Item]()
         var number = 0
         for rawLine in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false) {
@@ -149,9 +179,9 @@ public struct TranslationInput: Sendable {
             if line.allSatisfy({ $0.properties.isWhitespace && $0 != "\t" }) { continue }
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map { String(String.UnicodeScalarView($0)) }
             guard fields.count <= 2 else { throw ParallelCorpusError.extraTab(source: label, line: number, tabs: fields.count - 1) }
-            guard !level.tokens(of: fields[0]).isEmpty else { throw ParallelCorpusError.emptySide(source: label, line: number, side: "source") }
-            if fields.count == 2, level.tokens(of: fields[1]).isEmpty {
-                throw ParallelCorpusError.emptySide(source: label, line: number, side: "reference")
+            try level.checkSide(fields[0], "source", of: label, line: number, maximumTokens: maximumTokens)
+            if fields.count == 2 {
+                try level.checkSide(fields[1], "reference", of: label, line: number, maximumTokens: maximumTokens)
             }
             items.append(Item(source: fields[0], reference: fields.count == 2 ? fields[1] : nil, line: number))
         }
@@ -160,12 +190,17 @@ public struct TranslationInput: Sendable {
     }
 
     /// Parses raw bytes (a file or standard input), which must be UTF-8.
-    public init(data: Data, level: TranslationLevel, label: String) throws {
+    public init(data: Data, level: TranslationLevel, label: String, maximumTokens: Int = ParallelCorpus.defaultMaximumTokens) throws {
         let bytes = [UInt8](data)
         if let failure = UTF8Validation.firstInvalidSequence(in: bytes) {
             throw ParallelCorpusError.invalidUTF8(source: label, line: failure.line)
         }
-        try self.init(text: String(decoding: bytes, as: UTF8.self), level: level, label: label)
+        try self.init(text: String(decoding: bytes, as: UTF8.self), level: level, label: label, maximumTokens: maximumTokens)
+    }
+
+    /// Reads and parses the file at `url` (a regular file, see `InputFile`).
+    public init(contentsOf url: URL, level: TranslationLevel, maximumTokens: Int = ParallelCorpus.defaultMaximumTokens) throws {
+        try self.init(data: Data(try ParallelCorpusError.readInput(url)), level: level, label: url.path, maximumTokens: maximumTokens)
     }
 }
 
@@ -184,6 +219,8 @@ public enum ParallelCorpusError: Error, LocalizedError, Equatable, Sendable {
     case extraTab(source: String, line: Int, tabs: Int)
     /// `side` ("source" or "target") has no token.
     case emptySide(source: String, line: Int, side: String)
+    /// `side` has more tokens than the limit.
+    case tooLong(source: String, line: Int, side: String, limit: Int)
     /// The split leaves no training pair.
     case tooFewPairs(source: String, pairs: Int, heldOut: Int)
 
@@ -205,9 +242,33 @@ public enum ParallelCorpusError: Error, LocalizedError, Equatable, Sendable {
             return "\(source), line \(line): \(tabs) tabs; expected exactly one, between source and target"
         case let .emptySide(source, line, side):
             return "\(source), line \(line): empty \(side)"
+        case let .tooLong(source, line, side, limit):
+            return "\(source), line \(line): the \(side) has more than \(limit) tokens; shorten or split the line "
+                + "(or raise --max-tokens, at most \(ParallelCorpus.largestMaximumTokens))"
         case let .tooFewPairs(source, pairs, heldOut):
             return "\(source): \(pairs) pairs leave no training pair after holding out \(heldOut); "
                 + "use more pairs or a smaller --val-fraction"
+        }
+    }
+}
+
+extension ParallelCorpusError {
+    /// The bytes of the regular file at `url` (`InputFile`), with this type's errors.
+    static func readInput(_ url: URL) throws -> [UInt8] {
+        do { return [UInt8](try InputFile.read(url, limit: .max)) } catch let error as InputFileError {
+            if error.problem == .notFound { throw ParallelCorpusError.fileNotFound(path: url.path) }
+            throw ParallelCorpusError.unreadable(path: url.path, reason: error.reason)
+        }
+    }
+}
+
+extension TranslationLevel {
+    /// Throws unless `side` of line `line` of `label` has between 1 and `maximumTokens` tokens.
+    func checkSide(_ side: String, _ name: String, of label: String, line: Int, maximumTokens: Int) throws {
+        let count = tokenCount(of: side, upTo: maximumTokens)
+        guard count > 0 else { throw ParallelCorpusError.emptySide(source: label, line: line, side: name) }
+        guard count <= maximumTokens else {
+            throw ParallelCorpusError.tooLong(source: label, line: line, side: name, limit: maximumTokens)
         }
     }
 }
