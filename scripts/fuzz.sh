@@ -64,7 +64,7 @@ run() {
   local inputs=("$corpus" "Fuzz/Seeds/$target")
   [ -d "Fuzz/Regressions/$target" ] && inputs+=("Fuzz/Regressions/$target")
   local status=0
-  SWIFT_BACKTRACE=enable=no LSAN_OPTIONS="suppressions=$PWD/Fuzz/lsan-suppressions.txt${LSAN_OPTIONS:+:$LSAN_OPTIONS}" "$scratch/release/fuzz-$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=512 \
+  SWIFT_BACKTRACE=enable=no "$scratch/release/fuzz-$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=512 \
     -max_len="$(max_len "$target")" -dict="$(dictionary "$target")" -detect_leaks=1 -print_final_stats=1 -artifact_prefix="$artifacts" \
     "${inputs[@]}" >"$log" 2>&1 || status=$?
   local runs rate units
