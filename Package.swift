@@ -6,8 +6,9 @@ import Foundation
 //   CRecurrentKernels (C: packed GEMM/GEMV and gate kernels per instruction set)
 //   → RecurrentCore (Tensor, BLAS, RNG, kernel family) → RecurrentAutodiff (tape, ops, gradient checker)
 //   → RecurrentLayers (Linear, Embedding, RNN/LSTM/GRU, cells, seq2seq, beam search)
-//   → RecurrentFormats (safetensors, state dicts, plots, checkpoint weights; with RecurrentOptim's checkpoint errors).
-//   RecurrentOptim (losses, optimizers, clipping, schedules, checkpoint errors) needs only RecurrentAutodiff.
+//   → RecurrentFormats (safetensors, state dicts, plots).
+//   → RecurrentOptim (losses, optimizers, clipping, schedules, the divergence rule, checkpoints: the store,
+//     resumable checkpoints, errors; with RecurrentFormats).
 //   The applications build on RecurrentLayers and RecurrentOptim, and none of them on another:
 //   → RecurrentText (corpus, vocabulary, batching, the language-model trainer and its checkpoints,
 //     text generation; with RecurrentFormats)
@@ -42,9 +43,9 @@ let package = Package(
         ),
         .target(name: "RecurrentAutodiff", dependencies: ["RecurrentCore"]),
         .target(name: "RecurrentLayers", dependencies: ["RecurrentCore", "RecurrentAutodiff"]),
-        .target(name: "RecurrentOptim", dependencies: ["RecurrentCore", "RecurrentAutodiff"]),
-        // RecurrentFormats reads checkpoint weights with the checks and errors of RecurrentOptim's CheckpointError.
-        .target(name: "RecurrentFormats", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers", "RecurrentOptim"]),
+        .target(name: "RecurrentFormats", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers"]),
+        // RecurrentOptim keeps checkpoints (CheckpointStore, ResumableCheckpoint) with RecurrentFormats (safetensors, AtomicFile).
+        .target(name: "RecurrentOptim", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers", "RecurrentFormats"]),
         // RecurrentText writes checkpoints, metrics and plots with RecurrentFormats (safetensors, AtomicFile, SVGLinePlot).
         .target(name: "RecurrentText", dependencies: ["RecurrentCore", "RecurrentAutodiff", "RecurrentLayers", "RecurrentFormats",
                                                       "RecurrentOptim"]),
@@ -61,7 +62,7 @@ let package = Package(
             name: "RecurrentCLI",
             dependencies: ["Recurrent", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        // Shared by the test targets: paths to ../shared, fixture loading, tolerance helpers.
+        // Shared by the test targets: paths inside the repository, fixture loading, tolerance helpers.
         .target(name: "RecurrentTestSupport", dependencies: ["Recurrent"], path: "Tests/RecurrentTestSupport"),
         .testTarget(name: "RecurrentCoreTests", dependencies: ["RecurrentCore"]),
         .testTarget(name: "RecurrentAutodiffTests", dependencies: ["RecurrentCore", "RecurrentAutodiff"]),

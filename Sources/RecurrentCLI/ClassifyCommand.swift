@@ -39,7 +39,11 @@ struct ClassifyTrainCommand: ParsableCommand {
         A stratified --val-fraction of it is held out to choose the best epoch; the scores are reported on \
         --test FILE when given, otherwise on that validation split. The baseline is multinomial logistic \
         regression on the words each text contains, trained and selected on the same split. Writes \
-        DIR/config.json (configuration, vocabulary, labels) and DIR/model.safetensors at every best epoch.
+        DIR/config.json (configuration, vocabulary, labels) and DIR/model.safetensors (the best epoch's \
+        weights) when training ends; while training, a resumable checkpoint every 30 s (or \
+        --checkpoint-every N epochs) in DIR/checkpoints. --resume DIR continues an interrupted run \
+        exactly where it stopped (its data, split and settings; --epochs may be raised; give --test \
+        again to score on a test file). One run per DIR at a time.
 
         Example: recurrent classify generate --count 4000 --seed 1 --output train.csv && \
         recurrent classify generate --count 1000 --seed 2 --output test.csv && \
@@ -94,8 +98,8 @@ struct ClassifyTrainCommand: ParsableCommand {
     @Option(help: "Dropout on the pooled vector (and between layers) while training.")
     var dropout: Float = 0
 
-    @Option(help: "Training epochs (the epoch with the best validation accuracy is kept).")
-    var epochs = 10
+    @Option(help: "Training epochs (the epoch with the best validation accuracy is kept; default 10).")
+    var epochs: Int?
 
     @Option(help: "Texts per batch.")
     var batch = 32
@@ -115,8 +119,12 @@ struct ClassifyTrainCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Train and report the bag-of-words logistic-regression baseline.")
     var baseline = true
 
-    @Option(help: ArgumentHelp("The run directory for config.json and model.safetensors.", valueName: "dir"))
-    var out: String
+    @Option(help: ArgumentHelp("The run directory for config.json, model.safetensors and checkpoints (with --resume: default the run's).",
+                               valueName: "dir"))
+    var out: String?
+
+    @OptionGroup var resuming: ResumeOptions
+    private var resume: String? { resuming.resume }
 
     @Flag(help: "Print JSON lines (one per epoch, then a summary) instead of text.")
     var json = false
@@ -124,8 +132,13 @@ struct ClassifyTrainCommand: ParsableCommand {
     @OptionGroup var threading: ThreadingOptions
 
     func validate() throws {
-        guard (data == nil) != (corpus == nil) else {
-            throw ValidationError("give exactly one of --data PATH and --corpus \(Corpus.allCases.map(\.rawValue).joined(separator: "|"))")
+        if resume == nil {
+            guard (data == nil) != (corpus == nil) else {
+                throw ValidationError("give exactly one of --data PATH and --corpus \(Corpus.allCases.map(\.rawValue).joined(separator: "|"))")
+            }
+            guard out != nil else { throw ValidationError("give --out DIR (or --resume DIR)") }
+        } else if data != nil || corpus != nil {
+            throw ValidationError("--data and --corpus cannot be combined with --resume (the run remembers its data)")
         }
         guard corpusCount >= 10 else { throw ValidationError("--corpus-count must be at least 10, got \(corpusCount)") }
         guard vocabularySize >= 3 else { throw ValidationError("--vocabulary-size must be at least 3 (<pad>, <unk> and one token), got \(vocabularySize)") }
@@ -138,7 +151,7 @@ struct ClassifyTrainCommand: ParsableCommand {
         }
         guard clip >= 0 else { throw ValidationError("--clip must be non-negative, got \(clip)") }
         guard hidden >= 1, embedding >= 1, layers >= 1 else { throw ValidationError("--hidden, --embedding and --layers must be positive") }
-        guard epochs >= 1, batch >= 1 else { throw ValidationError("--epochs and --batch must be positive") }
+        guard epochs ?? 1 >= 1, batch >= 1 else { throw ValidationError("--epochs and --batch must be positive") }
         guard lr > 0 else { throw ValidationError("--lr must be positive, got \(lr)") }
         guard dropout >= 0 && dropout < 1 else { throw ValidationError("--dropout must be in [0, 1), got \(dropout)") }
     }
@@ -146,104 +159,155 @@ struct ClassifyTrainCommand: ParsableCommand {
     func run() throws {
         try Console.reportingErrors {
             threading.apply()
-            // Everything that can be wrong with the input is checked before anything is written.
-            let source = data ?? "generated sentiment corpus (\(corpusCount) examples, seed \(seed))"
-            let examples = try data.map { try columns.read($0) } ?? SentimentCorpus.examples(count: corpusCount, seed: seed)
-            let all = try TextClassificationDataset(training: examples, level: level, maxVocabularySize: vocabularySize,
-                                                    maxLength: maxLength, path: source)
-            let (training, validation) = try all.split(validationFraction: valFraction, seed: seed)
-            let testData = try test.map {
-                try TextClassificationDataset(columns.read($0), vocabulary: all.vocabulary, labels: all.labels, maxLength: maxLength)
-            }
-            let outURL = URL(fileURLWithPath: out)
-            try checkRunDirectory(outURL)
-            let modelConfiguration = TextClassifierConfiguration(
-                cell: cell, vocabularySize: all.vocabulary.count, classCount: all.labels.count, embeddingSize: embedding,
-                hiddenSize: hidden, numLayers: layers, bidirectional: bidirectional, pooling: pooling, dropout: dropout)
-            let trainingConfiguration = TextClassificationTrainingConfiguration(
-                epochs: epochs, batchSize: batch, learningRate: lr, clipNorm: clip > 0 ? clip : nil, seed: seed)
-            var rng = RandomGenerator(seed: seed)
-            let model = try TextClassifier(modelConfiguration, vocabulary: all.vocabulary, labels: all.labels,
-                                           maxLength: maxLength, using: &rng)
-            let trainer = try TextClassificationTrainer(model: model, configuration: trainingConfiguration)
-            let scored = testData ?? validation
-            let scoredName = test.map { "test file \($0)" } ?? "validation split"
-
-            if json {
-                Console.printJSON(["event": "start", "examples": all.count, "train": training.count, "validation": validation.count,
-                                   "test": testData?.count ?? 0, "labels": all.labels, "vocabulary": all.vocabulary.count,
-                                   "parameters": model.parameterCount])
-            } else {
-                let counts = zip(all.labels, all.classCounts).map { "\($0) \($1)" }.joined(separator: ", ")
-                Console.line("\(all.count) examples from \(source): \(all.labels.count) classes (\(counts)); "
-                             + "\(all.vocabulary.count) \(level == .word ? "words" : "characters") in the vocabulary")
-                Console.line("train \(training.count), validation \(validation.count)"
-                             + (testData.map { ", test \($0.count) (\(test!))" } ?? "")
-                             + "; model: \(cell.rawValue)\(bidirectional ? " bidirectional" : ""), embedding \(embedding), hidden \(hidden), "
-                             + "\(layers) layer\(layers == 1 ? "" : "s"), pooling \(pooling.rawValue): \(model.parameterCount) parameters")
-            }
-            let started = Date()
-            var lastShown = Date.distantPast
-            var bestEpoch = 0
-            try trainer.train(training, validation: validation.count > 0 ? validation : nil, batchProgress: { epoch, k, n, loss in
-                guard !json, Console.standardOutputIsTerminal, Date().timeIntervalSince(lastShown) > 0.1 || k == n else { return }
-                lastShown = Date()
-                Console.progress(String(format: "epoch %d/%d  batch %d/%d  loss %.4f", epoch, epochs, k, n, loss))
-            }) { report in
-                if report.isBest {
-                    bestEpoch = report.epoch
-                    try TextClassificationCheckpoint.save(
-                        model, to: outURL, textColumn: columns.textColumn ?? (data == nil ? nil : LabelledTextReader.defaultTextColumn),
-                        labelColumn: columns.labelColumn ?? (data == nil ? nil : LabelledTextReader.defaultLabelColumn),
-                        training: trainingConfiguration,
-                        summary: .init(epoch: report.epoch, validationAccuracy: report.validation?.accuracy,
-                                       validationMacroF1: report.validation?.macroF1))
-                }
-                if json {
-                    Console.printJSON(["event": "epoch", "epoch": report.epoch, "trainLoss": report.trainingLoss,
-                                       "trainAccuracy": report.trainingAccuracy,
-                                       "validationLoss": report.validationLoss.map { $0 as Any } ?? NSNull(),
-                                       "validationAccuracy": report.validation.map { $0.accuracy as Any } ?? NSNull(),
-                                       "best": report.isBest, "seconds": report.seconds])
-                } else {
-                    let validationText = report.validation.map {
-                        String(format: "  val loss %.4f  val acc %.4f", report.validationLoss ?? .nan, $0.accuracy)
-                    } ?? ""
-                    Console.line(String(format: "epoch %d/%d  loss %.4f  train acc %.4f", report.epoch, epochs, report.trainingLoss,
-                                        report.trainingAccuracy) + validationText + (report.isBest ? "  (best)" : "")
-                                 + "  \(formatDuration(report.seconds))")
-                }
-            }
-            let seconds = Date().timeIntervalSince(started)
-            let metrics = TextClassificationTrainer.evaluate(model, on: scored).metrics
-            let baselineMetrics = try baseline
-                ? BagOfWordsClassifier(training: training, validation: validation.count > 0 ? validation : nil,
-                                       maxVocabularySize: vocabularySize, seed: seed).evaluate(on: scored)
-                : nil
-            // Record the final scores with the best weights (already on disk with the same weights).
-            try TextClassificationCheckpoint.save(
-                model, to: outURL, textColumn: columns.textColumn ?? (data == nil ? nil : LabelledTextReader.defaultTextColumn),
-                labelColumn: columns.labelColumn ?? (data == nil ? nil : LabelledTextReader.defaultLabelColumn),
-                training: trainingConfiguration,
-                summary: .init(epoch: bestEpoch, validationAccuracy: test == nil ? metrics.accuracy : nil,
-                               validationMacroF1: test == nil ? metrics.macroF1 : nil, baselineAccuracy: baselineMetrics?.accuracy))
-            if json {
-                var summary: [String: Any] = ["event": "done", "scoredOn": test == nil ? "validation" : "test", "bestEpoch": bestEpoch,
-                                              "model": metrics.jsonObject, "seconds": seconds, "checkpoint": out]
-                summary["baseline"] = baselineMetrics?.jsonObject ?? NSNull()
-                Console.printJSON(summary)
-                return
-            }
-            Console.line("best epoch \(bestEpoch) of \(epochs) (\(formatDuration(seconds))); scores on the \(scoredName) (\(scored.count) examples):")
-            Console.line("method                              accuracy  macro-F1")
-            Console.line("recurrent (\(cell.rawValue), pooling \(pooling.rawValue))".padding(toLength: 36, withPad: " ", startingAt: 0)
-                         + String(format: "%8.4f  %8.4f", metrics.accuracy, metrics.macroF1))
-            if let baselineMetrics {
-                Console.line("bag-of-words logistic regression    " + String(format: "%8.4f  %8.4f", baselineMetrics.accuracy, baselineMetrics.macroF1))
-            }
-            for line in metrics.report(indent: "  ").dropFirst() { Console.line(line) }
-            Console.line("saved \(out)/config.json, \(out)/model.safetensors")
+            let directory = URL(fileURLWithPath: out ?? resume!)
+            try withRunDirectoryLock(directory) { try train(into: directory) }
         }
+    }
+
+    /// The data of a run: where it came from, all of it and its split.
+    private struct RunData {
+        var source: String
+        var all: TextClassificationDataset
+        var training: TextClassificationDataset
+        var validation: TextClassificationDataset
+        /// How to read it again (saved in checkpoints).
+        var description: [String: String]
+    }
+
+    /// Reads (or generates) the labelled texts of `description` (see `RunData.description`) and
+    /// encodes them with the run's vocabulary when resuming (`run`), or builds the vocabulary.
+    private func readData(_ description: [String: String], resuming run: TextClassificationRun?) throws -> RunData {
+        let splitSeed = run?.training.seed ?? seed
+        let examples: [LabelledExample]
+        let source: String
+        if let path = description["data"] {
+            examples = try LabelledTextReader.read(from: URL(fileURLWithPath: path), textColumn: description["textColumn"],
+                                                   labelColumn: description["labelColumn"])
+            source = path
+        } else {
+            let count = Int(description["corpusCount"] ?? "") ?? corpusCount
+            examples = SentimentCorpus.examples(count: count, seed: splitSeed)
+            source = "generated sentiment corpus (\(count) examples, seed \(splitSeed))"
+        }
+        let all = try run.map { try TextClassificationDataset(examples, vocabulary: $0.vocabulary, labels: $0.labels, maxLength: $0.maxLength) }
+            ?? TextClassificationDataset(training: examples, level: level, maxVocabularySize: vocabularySize, maxLength: maxLength, path: source)
+        let (training, validation) = try all.split(validationFraction: Double(description["validationFraction"] ?? "") ?? valFraction,
+                                                   seed: splitSeed)
+        return RunData(source: source, all: all, training: training, validation: validation, description: description)
+    }
+
+    /// A new trainer and its data, or the run of `--resume` with its data read again.
+    private func makeTrainer(_ directory: URL) throws -> (TextClassificationTrainer, RunData) {
+        if let resume {
+            let checkpoint = try TextClassificationTrainingCheckpoint.load(from: URL(fileURLWithPath: resume))
+            let run = try readData(checkpoint.data, resuming: checkpoint.configuration)
+            let trainer = try TextClassificationTrainer(resuming: checkpoint, outputDirectory: directory) { run in
+                if let epochs { run.training.epochs = epochs }
+            }
+            return (trainer, run)
+        }
+        var description = ["validationFraction": "\(valFraction)", "vocabularySize": "\(vocabularySize)"]
+        if let data {
+            description["data"] = data
+            description["textColumn"] = columns.textColumn ?? LabelledTextReader.defaultTextColumn
+            description["labelColumn"] = columns.labelColumn ?? LabelledTextReader.defaultLabelColumn
+        } else {
+            description["corpusCount"] = "\(corpusCount)"
+        }
+        // Everything that can be wrong with the input is checked before anything is written.
+        let run = try readData(description, resuming: nil)
+        try checkRunDirectory(directory)
+        let modelConfiguration = TextClassifierConfiguration(
+            cell: cell, vocabularySize: run.all.vocabulary.count, classCount: run.all.labels.count, embeddingSize: embedding,
+            hiddenSize: hidden, numLayers: layers, bidirectional: bidirectional, pooling: pooling, dropout: dropout)
+        let trainingConfiguration = TextClassificationTrainingConfiguration(
+            epochs: epochs ?? 10, batchSize: batch, learningRate: lr, clipNorm: clip > 0 ? clip : nil, seed: seed)
+        var rng = RandomGenerator(seed: seed)
+        let model = try TextClassifier(modelConfiguration, vocabulary: run.all.vocabulary, labels: run.all.labels,
+                                       maxLength: maxLength, using: &rng)
+        let trainer = try TextClassificationTrainer(model: model, configuration: trainingConfiguration, outputDirectory: directory,
+                                                    dataSource: description)
+        return (trainer, run)
+    }
+
+    private func train(into directory: URL) throws {
+        let (trainer, run) = try makeTrainer(directory)
+        let model = trainer.model, m = model.configuration, all = run.all, training = run.training, validation = run.validation
+        let testData = try test.map {
+            try TextClassificationDataset(columns.read($0, defaults: (run.description["textColumn"], run.description["labelColumn"])),
+                                          vocabulary: all.vocabulary, labels: all.labels, maxLength: model.maxLength)
+        }
+        let epochs = trainer.configuration.epochs
+        let scored = testData ?? validation
+        let scoredName = test.map { "test file \($0)" } ?? "validation split"
+        if json {
+            Console.printJSON(["event": "start", "examples": all.count, "train": training.count, "validation": validation.count,
+                               "test": testData?.count ?? 0, "labels": all.labels, "vocabulary": all.vocabulary.count,
+                               "parameters": model.parameterCount])
+        } else {
+            let counts = zip(all.labels, all.classCounts).map { "\($0) \($1)" }.joined(separator: ", ")
+            Console.line("\(all.count) examples from \(run.source): \(all.labels.count) classes (\(counts)); "
+                         + "\(all.vocabulary.count) \(all.vocabulary.level == .word ? "words" : "characters") in the vocabulary")
+            Console.line("train \(training.count), validation \(validation.count)"
+                         + (testData.map { ", test \($0.count) (\(test!))" } ?? "")
+                         + "; model: \(m.cell.rawValue)\(m.bidirectional ? " bidirectional" : ""), embedding \(m.embeddingSize), "
+                         + "hidden \(m.hiddenSize), \(m.numLayers) layer\(m.numLayers == 1 ? "" : "s"), pooling \(m.pooling.rawValue): "
+                         + "\(model.parameterCount) parameters")
+        }
+        let started = Date()
+        var lastShown = Date.distantPast
+        try trainer.train(training, validation: validation.count > 0 ? validation : nil,
+                          checkpoints: resuming.interval, batchProgress: { epoch, k, n, loss in
+            guard !json, Console.standardOutputIsTerminal, Date().timeIntervalSince(lastShown) > 0.1 || k == n else { return }
+            lastShown = Date()
+            Console.progress(String(format: "epoch %d/%d  batch %d/%d  loss %.4f", epoch, epochs, k, n, loss))
+        }) { report in
+            if json {
+                Console.printJSON(["event": "epoch", "epoch": report.epoch, "trainLoss": report.trainingLoss,
+                                   "trainAccuracy": report.trainingAccuracy,
+                                   "validationLoss": report.validationLoss.map { $0 as Any } ?? NSNull(),
+                                   "validationAccuracy": report.validation.map { $0.accuracy as Any } ?? NSNull(),
+                                   "best": report.isBest, "seconds": report.seconds])
+            } else {
+                let validationText = report.validation.map {
+                    String(format: "  val loss %.4f  val acc %.4f", report.validationLoss ?? .nan, $0.accuracy)
+                } ?? ""
+                Console.line(String(format: "epoch %d/%d  loss %.4f  train acc %.4f", report.epoch, epochs, report.trainingLoss,
+                                    report.trainingAccuracy) + validationText + (report.isBest ? "  (best)" : "")
+                             + "  \(formatDuration(report.seconds))")
+            }
+        }
+        let seconds = Date().timeIntervalSince(started)
+        let bestEpoch = trainer.bestEpoch ?? epochs
+        let metrics = TextClassificationTrainer.evaluate(model, on: scored).metrics
+        let baselineMetrics = try baseline
+            ? BagOfWordsClassifier(training: training, validation: validation.count > 0 ? validation : nil,
+                                   maxVocabularySize: Int(run.description["vocabularySize"] ?? "") ?? vocabularySize,
+                                   seed: trainer.configuration.seed).evaluate(on: scored)
+            : nil
+        // The best epoch's weights, with the final scores.
+        try TextClassificationCheckpoint.save(
+            model, to: directory, textColumn: run.description["textColumn"], labelColumn: run.description["labelColumn"],
+            training: trainer.configuration,
+            summary: .init(epoch: bestEpoch, validationAccuracy: test == nil ? metrics.accuracy : nil,
+                           validationMacroF1: test == nil ? metrics.macroF1 : nil, baselineAccuracy: baselineMetrics?.accuracy))
+        let out = self.out ?? resume!
+        if json {
+            var summary: [String: Any] = ["event": "done", "scoredOn": test == nil ? "validation" : "test", "bestEpoch": bestEpoch,
+                                          "model": metrics.jsonObject, "seconds": seconds, "checkpoint": out]
+            summary["baseline"] = baselineMetrics?.jsonObject ?? NSNull()
+            Console.printJSON(summary)
+            return
+        }
+        Console.line("best epoch \(bestEpoch) of \(epochs) (\(formatDuration(seconds))); scores on the \(scoredName) (\(scored.count) examples):")
+        Console.line("method                              accuracy  macro-F1")
+        Console.line("recurrent (\(m.cell.rawValue), pooling \(m.pooling.rawValue))".padding(toLength: 36, withPad: " ", startingAt: 0)
+                     + String(format: "%8.4f  %8.4f", metrics.accuracy, metrics.macroF1))
+        if let baselineMetrics {
+            Console.line("bag-of-words logistic regression    " + String(format: "%8.4f  %8.4f", baselineMetrics.accuracy, baselineMetrics.macroF1))
+        }
+        for line in metrics.report(indent: "  ").dropFirst() { Console.line(line) }
+        Console.line("saved \(out)/config.json, \(out)/model.safetensors")
     }
 
     /// Refuses to write into a directory whose config.json belongs to another kind of run.

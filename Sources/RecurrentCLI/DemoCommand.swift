@@ -35,7 +35,8 @@ struct DemoCommand: ParsableCommand {
         }
     }
 
-    /// The two forward-propagation examples of ../shared/reference/01 (values printed to two decimals).
+    /// The two forward-propagation examples of lecture 01 ("Recurrent Neural Network", the worked
+    /// examples of forward propagation; values printed to two decimals).
     private func printWorkedExamples() throws {
         Console.line("Worked examples (lecture 01, forward propagation)")
         // 'dogs': vocabulary {d, o, g, s}, three tanh hidden units, no biases, input 'd' = one-hot.
@@ -75,7 +76,14 @@ extension DemoCommand {
             batchSize: 32, sequenceLength: 64, learningRate: 0.005, timeBudget: timeBudget, evaluateEvery: 500, seed: seed)
         let corpus = try TextCorpus(text: text, source: "built-in arithmetic corpus", configuration: configuration.corpusConfiguration)
         let outURL = URL(fileURLWithPath: out)
-        try removeEarlierRun(at: outURL)
+        try withRunDirectoryLock(outURL) {
+            try removeEarlierRun(at: outURL)
+            try train(configuration, on: corpus, into: outURL)
+        }
+    }
+
+    /// Trains into `outURL`, samples and checks the sampled equations.
+    private func train(_ configuration: TrainingConfiguration, on corpus: TextCorpus, into outURL: URL) throws {
         let trainer = try LanguageModelTrainer(configuration: configuration, corpus: corpus, outputDirectory: outURL)
         let stopper = StopOnInterrupt(trainer.stopRequest)
         defer { stopper.cancel() }
@@ -94,14 +102,13 @@ extension DemoCommand {
         Console.line("More: recurrent sample --checkpoint \(out) --prime \"7*8=\" --temperature 0")
     }
 
-    /// Removes `url` if it holds an earlier run (a `checkpoints` folder); refuses anything else.
+    /// Empties `url` (locked by this run) if it holds an earlier run (a `checkpoints` folder); refuses anything else.
     private func removeEarlierRun(at url: URL) throws {
         let manager = FileManager.default
-        guard manager.fileExists(atPath: url.path) else { return }
-        let contents = try manager.contentsOfDirectory(atPath: url.path)
+        let contents = try manager.contentsOfDirectory(atPath: url.path).filter { $0 != RunDirectoryLock.fileName }
         guard contents.contains("checkpoints") || contents.isEmpty else {
             throw ConfigurationError(argument: "--out", reason: "\(url.path) exists and is not a run directory; choose another")
         }
-        try manager.removeItem(at: url)
+        for entry in contents { try manager.removeItem(at: url.appendingPathComponent(entry)) }
     }
 }

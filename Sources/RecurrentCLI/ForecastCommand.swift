@@ -27,17 +27,20 @@ struct ForecastTrainCommand: ParsableCommand {
         only. The epoch with the lowest validation loss is kept. Test scores: from every origin t whose \
         targets t+1 ... t+H lie in the test part, the model and both baselines forecast H steps; all \
         those forecasts are scored together. Writes DIR/config.json, DIR/model.safetensors and the plot \
-        DIR/forecast.svg.
+        DIR/forecast.svg; while training, a resumable checkpoint every 30 s (or --checkpoint-every N epochs) \
+        (DIR/checkpoints). --resume DIR continues an interrupted run exactly where it stopped (with its \
+        settings and CSV file; --epochs and --patience may be raised). One run per DIR at a time.
 
-        Example: recurrent forecast train --csv airline-passengers.csv --target Passengers --transform log \
+        Example: recurrent forecast train --csv data/airline-passengers.csv --target Passengers --transform log \
         --window 24 --horizon 12 --out runs/airline
         """)
 
-    @Option(help: ArgumentHelp("The CSV file (header line, then one row per time step, oldest first).", valueName: "file"))
-    var csv: String
+    @Option(help: ArgumentHelp("The CSV file (header line, then one row per time step, oldest first; with --resume: default the run's).",
+                               valueName: "file"))
+    var csv: String?
 
     @Option(help: ArgumentHelp("The column to forecast.", valueName: "column"))
-    var target: String
+    var target: String?
 
     @Option(help: ArgumentHelp("Extra input columns, comma-separated (exogenous variables).", valueName: "columns"))
     var features: String?
@@ -72,8 +75,8 @@ struct ForecastTrainCommand: ParsableCommand {
     @Option(help: "Recurrent layers.")
     var layers = 1
 
-    @Option(help: "Training epochs (the epoch with the lowest validation loss is kept).")
-    var epochs = 100
+    @Option(help: "Training epochs (the epoch with the lowest validation loss is kept; default 100).")
+    var epochs: Int?
 
     @Option(help: "Stop when the validation loss has not improved for this many epochs.")
     var patience: Int?
@@ -107,8 +110,12 @@ struct ForecastTrainCommand: ParsableCommand {
 
     @OptionGroup var threading: ThreadingOptions
 
-    @Option(help: ArgumentHelp("The directory for config.json, model.safetensors and forecast.svg.", valueName: "dir"))
-    var out: String
+    @Option(help: ArgumentHelp("The directory for config.json, model.safetensors, forecast.svg and checkpoints (with --resume: default the run's).",
+                               valueName: "dir"))
+    var out: String?
+
+    @OptionGroup var resuming: ResumeOptions
+    private var resume: String? { resuming.resume }
 
     @Option(help: ArgumentHelp("Write the test plot here instead of DIR/forecast.svg.", valueName: "file"))
     var plot: String?
@@ -116,56 +123,93 @@ struct ForecastTrainCommand: ParsableCommand {
     @Flag(help: "Print one JSON object with the results instead of text.")
     var json = false
 
-    func run() throws {
-        try Console.reportingErrors {
-            threading.apply()
-            let featureList = (features ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            let columns = ForecastColumns(target: target, features: featureList, date: date)
-            let model = ForecastModelConfiguration(cell: cell, strategy: strategy, targetMode: targetMode,
-                                                   channelCount: 1 + featureList.count, window: window, horizon: horizon,
-                                                   hiddenSize: hidden, numLayers: layers)
-            let configuration = ForecastConfiguration(
-                columns: columns, model: model, fill: fill, transform: transform, validationFraction: valFraction,
-                testFraction: testFraction, season: season, epochs: epochs, batchSize: batch, learningRate: lr,
-                weightDecay: weightDecay, clipNorm: clip > 0 ? clip : nil, patience: patience, intervalLevel: interval, seed: seed)
-            try configuration.validate()
-            let series = try ForecastSeries(table: try CSVTable.load(from: URL(fileURLWithPath: csv)), columns: columns, fill: fill)
-            let trainer = try ForecastTrainer(configuration: configuration, series: series)
-            let split = trainer.split
-            if !json {
-                Console.line("\(series.count) steps of '\(target)'\(series.filledCount > 0 ? " (\(series.filledCount) missing cells filled, --fill \(fill.rawValue))" : ""): "
-                             + "train \(split.trainCount), validation \(split.validationCount), test \(split.testCount); "
-                             + "season m = \(trainer.season.period) (\(trainer.seasonSource))")
-            }
-            let started = Date()
-            let report = max(1, epochs / 10)
-            let result = try trainer.train { epoch in
-                guard !json, epoch.epoch % report == 0 || epoch.epoch == epochs else { return }
-                Console.progress(String(format: "epoch %d/%d  train loss %.5f  validation loss %.5f%@", epoch.epoch, epochs,
-                                        epoch.trainingLoss, epoch.validationLoss, epoch.isBest ? "  (best)" : ""))
-            }
-            Console.finishProgressLine()
-            let directory = URL(fileURLWithPath: out)
-            try ForecastCheckpoint.save(result.forecaster, to: directory, split: result.split, test: result.test)
-            let plotURL = plot.map { URL(fileURLWithPath: $0) } ?? directory.appendingPathComponent("forecast.svg")
-            let title = "\(URL(fileURLWithPath: csv).deletingPathExtension().lastPathComponent): \(cell.rawValue) "
-                + "\(cell == .narx ? "closed loop" : strategy.rawValue) (\(transform == .log ? "log, " : "")\(targetMode.rawValue)), test split"
-            try AtomicFile.write(Data(ForecastPlot.test(series, result: result, title: title).render().utf8), to: plotURL)
-            if json {
-                Console.printJSON(summary(result, seconds: Date().timeIntervalSince(started), plot: plotURL.path))
-            } else {
-                printTable(result, seconds: Date().timeIntervalSince(started), plot: plotURL.path)
-            }
+    func validate() throws {
+        if resume == nil {
+            guard csv != nil, target != nil, out != nil else { throw ValidationError("give --csv FILE, --target COLUMN and --out DIR (or --resume DIR)") }
         }
     }
 
-    private func printTable(_ result: ForecastTrainingResult, seconds: Double, plot: String) {
+    func run() throws {
+        try Console.reportingErrors {
+            threading.apply()
+            let directory = URL(fileURLWithPath: out ?? resume!)
+            try withRunDirectoryLock(directory) { try train(into: directory) }
+        }
+    }
+
+    /// The run's configuration from the options.
+    private func newConfiguration() throws -> ForecastConfiguration {
+        let featureList = (features ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let columns = ForecastColumns(target: target!, features: featureList, date: date)
+        let model = ForecastModelConfiguration(cell: cell, strategy: strategy, targetMode: targetMode,
+                                               channelCount: 1 + featureList.count, window: window, horizon: horizon,
+                                               hiddenSize: hidden, numLayers: layers)
+        let configuration = ForecastConfiguration(
+            columns: columns, model: model, fill: fill, transform: transform, validationFraction: valFraction,
+            testFraction: testFraction, season: season, epochs: epochs ?? 100, batchSize: batch, learningRate: lr,
+            weightDecay: weightDecay, clipNorm: clip > 0 ? clip : nil, patience: patience, intervalLevel: interval, seed: seed)
+        try configuration.validate()
+        return configuration
+    }
+
+    /// A new trainer, or one resumed from `--resume` (its CSV file unless --csv is given).
+    private func makeTrainer(_ directory: URL) throws -> (ForecastTrainer, csv: String) {
+        guard let resume else {
+            let configuration = try newConfiguration()
+            let series = try ForecastSeries(table: try CSVTable.load(from: URL(fileURLWithPath: csv!)), columns: configuration.columns,
+                                            fill: configuration.fill)
+            return (try ForecastTrainer(configuration: configuration, series: series, outputDirectory: directory,
+                                        dataSource: ["csv": csv!]), csv!)
+        }
+        let checkpoint = try ForecastTrainingCheckpoint.load(from: URL(fileURLWithPath: resume))
+        let path = csv ?? checkpoint.data["csv"] ?? ""
+        let saved = checkpoint.configuration
+        let series = try ForecastSeries(table: try CSVTable.load(from: URL(fileURLWithPath: path)), columns: saved.columns, fill: saved.fill)
+        let trainer = try ForecastTrainer(resuming: checkpoint, series: series, outputDirectory: directory) { configuration in
+            if let epochs { configuration.epochs = epochs }
+            if let patience { configuration.patience = patience }
+        }
+        return (trainer, path)
+    }
+
+    private func train(into directory: URL) throws {
+        let (trainer, csv) = try makeTrainer(directory)
+        let c = trainer.configuration, m = c.model
+        let split = trainer.split
+        if !json {
+            Console.line("\(trainer.series.count) steps of '\(c.columns.target)'"
+                         + (trainer.series.filledCount > 0 ? " (\(trainer.series.filledCount) missing cells filled, --fill \(c.fill.rawValue))" : "")
+                         + ": train \(split.trainCount), validation \(split.validationCount), test \(split.testCount); "
+                         + "season m = \(trainer.season.period) (\(trainer.seasonSource))")
+        }
+        let started = Date()
+        let report = max(1, c.epochs / 10)
+        let result = try trainer.train(checkpoints: resuming.interval) { epoch in
+            guard !json, epoch.epoch % report == 0 || epoch.epoch == c.epochs else { return }
+            Console.progress(String(format: "epoch %d/%d  train loss %.5f  validation loss %.5f%@", epoch.epoch, c.epochs,
+                                    epoch.trainingLoss, epoch.validationLoss, epoch.isBest ? "  (best)" : ""))
+        }
+        Console.finishProgressLine()
+        try ForecastCheckpoint.save(result.forecaster, to: directory, split: result.split, test: result.test)
+        let plotURL = plot.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: out ?? resume!).appendingPathComponent("forecast.svg")
+        let title = "\(URL(fileURLWithPath: csv).deletingPathExtension().lastPathComponent): \(m.cell.rawValue) "
+            + "\(m.cell == .narx ? "closed loop" : m.strategy.rawValue) (\(c.transform == .log ? "log, " : "")\(m.targetMode.rawValue)), test split"
+        try AtomicFile.write(Data(ForecastPlot.test(trainer.series, result: result, title: title).render().utf8), to: plotURL)
+        let seconds = Date().timeIntervalSince(started)
+        if json {
+            Console.printJSON(summary(result, seconds: seconds, plot: plotURL.path, directory: out ?? resume!))
+        } else {
+            printTable(result, seconds: seconds, plot: plotURL.path, directory: out ?? resume!)
+        }
+    }
+
+    private func printTable(_ result: ForecastTrainingResult, seconds: Double, plot: String, directory out: String) {
         let test = result.test
         let h = result.forecaster.configuration.model.horizon
         Console.line("best epoch \(result.bestEpoch) of \(result.epochsRun) (\(formatDuration(seconds)))")
         Console.line("test: \(test.origins) origins × horizon \(h) = \(test.model.count) forecasts; MASE scale: in-sample seasonal-naive MAE (m = \(result.forecaster.season.period)) on the training part")
         Console.line("method                  MAE        RMSE       MASE     sMAPE%")
-        for (name, metrics) in [("model (\(cell.rawValue))", test.model), ("persistence", test.persistence),
+        for (name, metrics) in [("model (\(result.forecaster.configuration.model.cell.rawValue))", test.model), ("persistence", test.persistence),
                                 ("seasonal naive", test.seasonalNaive)] {
             Console.line(name.padding(toLength: 20, withPad: " ", startingAt: 0)
                          + String(format: "%11.4f %11.4f ", metrics.mae, metrics.rmse)
@@ -178,16 +222,16 @@ struct ForecastTrainCommand: ParsableCommand {
         Console.line("saved \(out)/config.json, \(out)/model.safetensors; plot \(plot)")
     }
 
-    private func summary(_ result: ForecastTrainingResult, seconds: Double, plot: String) -> [String: Any] {
+    private func summary(_ result: ForecastTrainingResult, seconds: Double, plot: String, directory out: String) -> [String: Any] {
         func metrics(_ m: ForecastMetrics) -> [String: Any] {
             ["mae": m.mae, "rmse": m.rmse, "mase": m.mase.map { $0 as Any } ?? NSNull(), "smape": m.smape, "count": m.count]
         }
-        let test = result.test
+        let test = result.test, c = result.forecaster.configuration
         return [
-            "target": target, "steps": result.split.count, "train": result.split.trainCount,
+            "target": c.columns.target, "steps": result.split.count, "train": result.split.trainCount,
             "validation": result.split.validationCount, "test": result.split.testCount,
             "season": result.forecaster.season.period, "seasonSource": result.seasonSource,
-            "window": window, "horizon": horizon, "cell": cell.rawValue, "strategy": strategy.rawValue,
+            "window": c.model.window, "horizon": c.model.horizon, "cell": c.model.cell.rawValue, "strategy": c.model.strategy.rawValue,
             "bestEpoch": result.bestEpoch, "epochs": result.epochsRun, "validationLoss": result.bestValidationLoss,
             "origins": test.origins, "model": metrics(test.model), "persistence": metrics(test.persistence),
             "seasonalNaive": metrics(test.seasonalNaive),
@@ -206,7 +250,7 @@ struct ForecastPredictCommand: ParsableCommand {
         The CSV needs the checkpoint's target (and feature) columns and at least --window rows; the \
         forecast starts after its last row. Dates are continued when the date column has a regular step.
 
-        Example: recurrent forecast predict --checkpoint runs/airline --csv airline-passengers.csv --horizon 12
+        Example: recurrent forecast predict --checkpoint runs/airline --csv data/airline-passengers.csv --horizon 12
         """)
 
     @Option(help: ArgumentHelp("The directory written by 'forecast train'.", valueName: "dir"))

@@ -20,6 +20,9 @@ struct RecurrentCommand: ParsableCommand {
     static func main() {
         // Training and inference reallocate the same large tensors every step: keep freed memory.
         AllocatorTuning.reuseFreedMemory()
+        // Past a file-size limit (ulimit -f) a write then fails with EFBIG and is reported as one error
+        // line like a full disk, instead of SIGXFSZ ending the process half-way.
+        signal(SIGXFSZ, SIG_IGN)
         do {
             // RECURRENT_KERNELS must name a kernel family this CPU runs: say so before anything starts.
             _ = try KernelFamily.fromEnvironment()

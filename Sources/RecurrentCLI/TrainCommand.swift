@@ -157,14 +157,28 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         try Console.reportingErrors {
             threading.apply()
-            let trainer = try makeTrainer()
-            trainer.sampleHook = sampleLength > 0 ? sampleHook : nil
-            let stopper = StopOnInterrupt(trainer.stopRequest)
-            defer { stopper.cancel() }
-            var progress = ProgressPrinter(json: json)
-            let summary = try trainer.train { event in progress.handle(event) }
-            progress.finish(summary, runDirectory: trainer.checkpointStore?.runDirectory)
+            // A resumed checkpoint outside a run directory, without --out, writes nothing.
+            guard let directory = try runDirectory() else { return try train() }
+            try withRunDirectoryLock(directory) { try train() }
         }
+    }
+
+    /// Where the run writes: --out, the resumed checkpoint's run directory, or runs/<name of the text>.
+    private func runDirectory() throws -> URL? {
+        if let out { return URL(fileURLWithPath: out) }
+        if let resume { return try TrainingCheckpoint.resolve(URL(fileURLWithPath: resume)).run }
+        return URL(fileURLWithPath: "runs").appendingPathComponent(
+            text.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent } ?? corpus!.rawValue)
+    }
+
+    private func train() throws {
+        let trainer = try makeTrainer()
+        trainer.sampleHook = sampleLength > 0 ? sampleHook : nil
+        let stopper = StopOnInterrupt(trainer.stopRequest)
+        defer { stopper.cancel() }
+        var progress = ProgressPrinter(json: json)
+        let summary = try trainer.train { event in progress.handle(event) }
+        progress.finish(summary, runDirectory: trainer.checkpointStore?.runDirectory)
     }
 
     // MARK: Building the run
@@ -218,9 +232,7 @@ struct TrainCommand: ParsableCommand {
             let builtIn = BuiltInCorpus(kind: corpus!, lines: corpusLines, seed: seed)
             corpusData = try TextCorpus(text: builtIn.text, source: builtIn.source, configuration: configuration.corpusConfiguration)
         }
-        let defaultOut = URL(fileURLWithPath: "runs").appendingPathComponent(
-            text.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent } ?? corpus!.rawValue)
-        let trainer = try LanguageModelTrainer(configuration: configuration, corpus: corpusData, outputDirectory: outURL ?? defaultOut)
+        let trainer = try LanguageModelTrainer(configuration: configuration, corpus: corpusData, outputDirectory: try runDirectory())
         if let embeddings { try loadEmbeddings(embeddings, into: trainer) }
         return trainer
     }

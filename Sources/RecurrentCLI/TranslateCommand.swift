@@ -42,14 +42,18 @@ struct TranslateTrainCommand: ParsableCommand {
         gradient-norm clipping. The held-out pairs are then decoded (greedy, or --beam N) and scored by \
         exact match and corpus BLEU-4 over the level's tokens (characters at character level). With \
         --run-dir, writes DIR/config.json, DIR/model.safetensors and, with attention, DIR/attention.svg \
-        (the first held-out pair).
+        (the first held-out pair) when training ends, and while training a resumable checkpoint every \
+        30 s (or --checkpoint-every N steps) in DIR/checkpoints. --resume DIR continues an interrupted run \
+        exactly where it stopped (its pairs file and settings; --steps or --epochs may be raised). One run \
+        per DIR at a time.
 
         Example: recurrent translate generate --task dates --count 5000 --out dates.tsv
                  recurrent translate train --pairs dates.tsv --steps 1500 --run-dir runs/dates
         """)
 
-    @Option(help: ArgumentHelp("The parallel text: one 'source<TAB>target' pair per line.", valueName: "file"))
-    var pairs: String
+    @Option(help: ArgumentHelp("The parallel text: one 'source<TAB>target' pair per line (with --resume: default the run's).",
+                               valueName: "file"))
+    var pairs: String?
 
     @Option(help: ArgumentHelp("Token level: character (or char) or word (whitespace-separated).", valueName: "level"))
     var level = TranslateLevelArgument(argument: "character")!
@@ -96,8 +100,11 @@ struct TranslateTrainCommand: ParsableCommand {
     @Option(help: "Random seed (split, initialisation, batch order).")
     var seed: UInt64 = 1
 
-    @Option(help: ArgumentHelp("Save the model here (config.json, model.safetensors, attention.svg).", valueName: "dir"))
+    @Option(help: ArgumentHelp("Save the model and checkpoints here (config.json, model.safetensors, attention.svg; with --resume: default the run's).",
+                               valueName: "dir"))
     var runDir: String?
+
+    @OptionGroup var resuming: ResumeOptions
 
     @Flag(help: "Print JSON lines (progress events, then the result) instead of text.")
     var json = false
@@ -105,6 +112,7 @@ struct TranslateTrainCommand: ParsableCommand {
     @OptionGroup var threading: ThreadingOptions
 
     func validate() throws {
+        if resuming.resume == nil && pairs == nil { throw ValidationError("give --pairs FILE (or --resume DIR)") }
         if steps != nil && epochs != nil { throw ValidationError("give --steps or --epochs, not both") }
         if let steps, steps < 1 { throw ValidationError("--steps must be positive, got \(steps)") }
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be positive, got \(epochs)") }
@@ -116,76 +124,99 @@ struct TranslateTrainCommand: ParsableCommand {
     func run() throws {
         try Console.reportingErrors {
             threading.apply()
-            var configuration = TranslationConfiguration()
-            configuration.level = level.level
-            configuration.cell = cell.kind
-            configuration.attention = attention
-            configuration.hiddenSize = hidden
-            configuration.embeddingSize = embedding
-            configuration.steps = epochs == nil ? (steps ?? 1000) : nil
-            configuration.epochs = epochs
-            configuration.batchSize = batch
-            configuration.learningRate = lr
-            configuration.clipNorm = clip > 0 ? clip : nil
-            configuration.validationFraction = valFraction
-            configuration.maxVocabularySize = vocabularySize
-            configuration.seed = seed
-            try configuration.validate()
-            let corpus = try ParallelCorpus(contentsOf: URL(fileURLWithPath: pairs), level: level.level, maximumTokens: maxTokens)
-            let trainer = try TranslationTrainer(configuration: configuration, corpus: corpus)
-            let total = trainer.totalSteps
+            guard let directory = (runDir ?? resuming.resume).map({ URL(fileURLWithPath: $0) }) else { return try train(into: nil) }
+            try withRunDirectoryLock(directory) { try train(into: directory) }
+        }
+    }
+
+    /// A new trainer, or the run of `--resume` on its pairs file (unless --pairs is given).
+    private func makeTrainer(_ directory: URL?) throws -> TranslationTrainer {
+        if let resume = resuming.resume {
+            let checkpoint = try TranslationTrainingCheckpoint.load(from: URL(fileURLWithPath: resume))
+            let path = pairs ?? checkpoint.data["pairs"] ?? ""
+            let corpus = try ParallelCorpus(contentsOf: URL(fileURLWithPath: path), level: checkpoint.configuration.level,
+                                            maximumTokens: maxTokens)
+            return try TranslationTrainer(resuming: checkpoint, corpus: corpus, outputDirectory: directory) { configuration in
+                if steps != nil || epochs != nil { (configuration.steps, configuration.epochs) = (steps, epochs) }
+            }
+        }
+        var configuration = TranslationConfiguration()
+        configuration.level = level.level
+        configuration.cell = cell.kind
+        configuration.attention = attention
+        configuration.hiddenSize = hidden
+        configuration.embeddingSize = embedding
+        configuration.steps = epochs == nil ? (steps ?? 1000) : nil
+        configuration.epochs = epochs
+        configuration.batchSize = batch
+        configuration.learningRate = lr
+        configuration.clipNorm = clip > 0 ? clip : nil
+        configuration.validationFraction = valFraction
+        configuration.maxVocabularySize = vocabularySize
+        configuration.seed = seed
+        try configuration.validate()
+        let corpus = try ParallelCorpus(contentsOf: URL(fileURLWithPath: pairs!), level: level.level, maximumTokens: maxTokens)
+        return try TranslationTrainer(configuration: configuration, corpus: corpus, outputDirectory: directory, dataSource: ["pairs": pairs!])
+    }
+
+    private func train(into directory: URL?) throws {
+        let trainer = try makeTrainer(directory)
+        let configuration = trainer.configuration, corpus = trainer.corpus, level = configuration.level
+        let attention = configuration.attention, cell = configuration.cell
+        let total = trainer.totalSteps
+        if json {
+            Console.printJSON(["event": "start", "pairs": corpus.pairs.count, "training": trainer.trainingPairs.count,
+                               "heldOut": trainer.heldOutPairs.count, "sourceVocabulary": trainer.sourceVocabulary.count,
+                               "targetVocabulary": trainer.targetVocabulary.count, "steps": total])
+        } else {
+            Console.line("\(corpus.pairs.count) pairs (\(level.rawValue) level): training \(trainer.trainingPairs.count), "
+                         + "held out \(trainer.heldOutPairs.count); vocabularies \(trainer.sourceVocabulary.count) source, "
+                         + "\(trainer.targetVocabulary.count) target tokens (with <pad> <s> </s> <unk>)")
+            Console.line("training a \(cell.rawValue) encoder–decoder \(attention ? "with attention" : "with a fixed context") "
+                         + "for \(total) steps")
+        }
+        let started = Date()
+        let interval = max(1, total / 20)
+        let result = try trainer.train(reportInterval: interval, checkpoints: resuming.interval) { progress in
             if json {
-                Console.printJSON(["event": "start", "pairs": corpus.pairs.count, "training": trainer.trainingPairs.count,
-                                   "heldOut": trainer.heldOutPairs.count, "sourceVocabulary": trainer.sourceVocabulary.count,
-                                   "targetVocabulary": trainer.targetVocabulary.count, "steps": total])
+                Console.printJSON(["event": "progress", "step": progress.step, "epoch": progress.epoch, "loss": Double(progress.loss)])
             } else {
-                Console.line("\(corpus.pairs.count) pairs (\(level.level.rawValue) level): training \(trainer.trainingPairs.count), "
-                             + "held out \(trainer.heldOutPairs.count); vocabularies \(trainer.sourceVocabulary.count) source, "
-                             + "\(trainer.targetVocabulary.count) target tokens (with <pad> <s> </s> <unk>)")
-                Console.line("training a \(cell.rawValue) encoder–decoder \(attention ? "with attention" : "with a fixed context") "
-                             + "for \(total) steps")
+                Console.progress(String(format: "step %d/%d  epoch %.2f  loss %.4f  (%@)", progress.step, progress.totalSteps,
+                                        progress.epoch, progress.loss, formatDuration(Date().timeIntervalSince(started))))
             }
-            let started = Date()
-            let interval = max(1, total / 20)
-            let result = try trainer.train(reportInterval: interval) { progress in
-                if json {
-                    Console.printJSON(["event": "progress", "step": progress.step, "epoch": progress.epoch, "loss": Double(progress.loss)])
-                } else {
-                    Console.progress(String(format: "step %d/%d  epoch %.2f  loss %.4f  (%@)", progress.step, progress.totalSteps,
-                                            progress.epoch, progress.loss, formatDuration(Date().timeIntervalSince(started))))
-                }
+        }
+        Console.finishProgressLine()
+        let seconds = Date().timeIntervalSince(started)
+        let scores = beam == 1 ? result.heldOut : (trainer.heldOutPairs.isEmpty ? nil : result.translator.evaluate(trainer.heldOutPairs, beamWidth: beam))
+        var heatmapPath: String?
+        if let directory {
+            try TranslationCheckpoint.save(result.translator, to: directory, training: configuration,
+                                           trainingPairs: trainer.trainingPairs.count, heldOutPairs: trainer.heldOutPairs.count,
+                                           heldOut: scores)
+            if attention, let first = (trainer.heldOutPairs.first ?? trainer.trainingPairs.first) {
+                let translation = result.translator.translate([first.source], beamWidth: beam)[0]
+                let url = directory.appendingPathComponent("attention.svg")
+                try AtomicFile.write(Data(try result.translator.attentionHeatmap(of: translation).render().utf8), to: url)
+                heatmapPath = url.path
             }
-            Console.finishProgressLine()
-            let seconds = Date().timeIntervalSince(started)
-            let scores = beam == 1 ? result.heldOut : (trainer.heldOutPairs.isEmpty ? nil : result.translator.evaluate(trainer.heldOutPairs, beamWidth: beam))
-            var heatmapPath: String?
-            if let runDir {
-                let directory = URL(fileURLWithPath: runDir)
-                try TranslationCheckpoint.save(result.translator, to: directory, training: configuration,
-                                               trainingPairs: trainer.trainingPairs.count, heldOutPairs: trainer.heldOutPairs.count,
-                                               heldOut: scores)
-                if attention, let first = (trainer.heldOutPairs.first ?? trainer.trainingPairs.first) {
-                    let translation = result.translator.translate([first.source], beamWidth: beam)[0]
-                    let url = directory.appendingPathComponent("attention.svg")
-                    try AtomicFile.write(Data(try result.translator.attentionHeatmap(of: translation).render().utf8), to: url)
-                    heatmapPath = url.path
-                }
+        }
+        if json {
+            var object: [String: Any] = ["event": "result", "steps": result.steps, "loss": Double(result.finalLoss), "seconds": seconds,
+                                         "attention": attention, "cell": cell.rawValue, "beam": beam]
+            if let scores { object["heldOut"] = scoresObject(scores) }
+            if let directory { object["runDir"] = runDir ?? directory.path }
+            if let heatmapPath { object["heatmap"] = heatmapPath }
+            Console.printJSON(object)
+        } else {
+            Console.line(String(format: "trained %d steps in %@, final loss %.4f", result.steps, formatDuration(seconds), result.finalLoss))
+            if let scores {
+                Console.line(String(format: "held out (%d pairs, %@): exact match %.3f (%d/%d), BLEU-4 %.3f",
+                                    scores.count, beam == 1 ? "greedy" : "beam \(beam)", scores.exactMatch, scores.exactMatches,
+                                    scores.count, scores.bleu))
             }
-            if json {
-                var object: [String: Any] = ["event": "result", "steps": result.steps, "loss": Double(result.finalLoss), "seconds": seconds,
-                                             "attention": attention, "cell": cell.rawValue, "beam": beam]
-                if let scores { object["heldOut"] = scoresObject(scores) }
-                if let runDir { object["runDir"] = runDir }
-                if let heatmapPath { object["heatmap"] = heatmapPath }
-                Console.printJSON(object)
-            } else {
-                Console.line(String(format: "trained %d steps in %@, final loss %.4f", result.steps, formatDuration(seconds), result.finalLoss))
-                if let scores {
-                    Console.line(String(format: "held out (%d pairs, %@): exact match %.3f (%d/%d), BLEU-4 %.3f",
-                                        scores.count, beam == 1 ? "greedy" : "beam \(beam)", scores.exactMatch, scores.exactMatches,
-                                        scores.count, scores.bleu))
-                }
-                if let runDir { Console.line("saved \(runDir)/config.json, \(runDir)/model.safetensors" + (heatmapPath.map { "; attention heatmap \($0)" } ?? "")) }
+            if let directory {
+                let out = runDir ?? directory.path
+                Console.line("saved \(out)/config.json, \(out)/model.safetensors" + (heatmapPath.map { "; attention heatmap \($0)" } ?? ""))
             }
         }
     }

@@ -2,6 +2,7 @@ import Foundation
 import RecurrentCore
 import RecurrentAutodiff
 import RecurrentLayers
+import RecurrentFormats
 import RecurrentOptim
 
 /// Everything that defines a forecasting run: data handling, model, optimisation.
@@ -109,7 +110,14 @@ public struct ForecastTrainingResult {
 /// baselines on the test split.
 ///
 /// Every epoch visits the training origins in a new random order (seeded) in mini-batches of
-/// `batchSize`; Adam with optional weight decay and global-norm clipping.
+/// `batchSize`; Adam with optional weight decay and global-norm clipping. Every step is checked by
+/// `DivergenceMonitor`'s rule, with the initial model's loss over the whole training split as the
+/// loss at the start.
+///
+/// With an output directory the trainer writes a `ForecastTrainingCheckpoint` (`<run>/checkpoints/`)
+/// as `train(checkpoints:progress:)` asks and after the last epoch; a trainer made with
+/// `init(resuming:series:outputDirectory:changes:)` continues from one bit for bit: the same
+/// weights, best epoch and scores as the uninterrupted run.
 public final class ForecastTrainer {
     public let configuration: ForecastConfiguration
     public let series: ForecastSeries
@@ -117,16 +125,57 @@ public final class ForecastTrainer {
     public let normalizer: SeriesNormalizer
     public let season: SeasonEstimate
     public let seasonSource: String
+    /// Where checkpoints go; nil: the run writes none.
+    public let checkpointStore: CheckpointStore?
+    /// How the series was read (saved in checkpoints, e.g. `["csv": path]`).
+    public let dataSource: [String: String]
+    /// The checkpoint a resumed trainer continues.
+    private let resumed: ForecastTrainingCheckpoint?
+
+    /// The configuration fields a resumed run may change.
+    public static let resumableFields: Set<String> = ["epochs", "patience"]
 
     /// Prepares a run: split, normaliser (training split only) and season.
+    /// - Parameters:
+    ///   - outputDirectory: the run directory for checkpoints (nil: none); it must not hold a run.
+    ///   - dataSource: how the series was read, saved in checkpoints.
     /// - Throws: `ConfigurationError` for an invalid configuration; `ForecastDataError` when the
-    ///   series is too short, constant on the training split or not positive for the log transform.
-    public init(configuration: ForecastConfiguration, series: ForecastSeries) throws {
+    ///   series is too short, constant on the training split or not positive for the log transform;
+    ///   `CheckpointError.outputDirectoryInUse`.
+    public convenience init(configuration: ForecastConfiguration, series: ForecastSeries, outputDirectory: URL? = nil,
+                            dataSource: [String: String] = [:]) throws {
+        let store = outputDirectory.map { CheckpointStore(runDirectory: $0) }
+        try store?.requireNoRun()
+        try self.init(configuration: configuration, series: series, store: store, dataSource: dataSource, resumed: nil)
+    }
+
+    /// Continues the run saved in `checkpoint` on `series`, which must be the series it trained on.
+    /// - Parameters:
+    ///   - outputDirectory: where to write from now on; nil: the checkpoint's run directory.
+    ///   - changes: may change `epochs` and `patience`; any other change throws.
+    /// - Throws: `CheckpointError.configurationChanged`, `.dataMismatch` (another series), the
+    ///   checkpoint's weights or optimizer state not fitting, `.outputDirectoryInUse`.
+    public convenience init(resuming checkpoint: ForecastTrainingCheckpoint, series: ForecastSeries, outputDirectory: URL? = nil,
+                            changes: (inout ForecastConfiguration) -> Void = { _ in }) throws {
+        var configuration = checkpoint.configuration
+        changes(&configuration)
+        try checkpoint.checkResume(configuration: configuration, mayChange: Self.resumableFields,
+                                   dataFingerprint: series.fingerprint, dataDescription: checkpoint.data["csv"] ?? "the series")
+        let store = CheckpointStore(runDirectory: outputDirectory ?? checkpoint.runDirectory)
+        if store.runDirectory.path != checkpoint.runDirectory.standardizedFileURL.path { try store.requireNoRun() }
+        try self.init(configuration: configuration, series: series, store: store, dataSource: checkpoint.data, resumed: checkpoint)
+    }
+
+    private init(configuration: ForecastConfiguration, series: ForecastSeries, store: CheckpointStore?,
+                 dataSource: [String: String], resumed: ForecastTrainingCheckpoint?) throws {
         try configuration.validate()
         try ConfigurationError.require(series.channelCount == configuration.model.channelCount, "channelCount",
                                        "the series has \(series.channelCount) channels, the model expects \(configuration.model.channelCount)")
         self.configuration = configuration
         self.series = series
+        self.checkpointStore = store
+        self.dataSource = dataSource
+        self.resumed = resumed
         let m = configuration.model
         split = try SeriesSplit(count: series.count, validationFraction: configuration.validationFraction,
                                 testFraction: configuration.testFraction, window: m.window, horizon: m.horizon)
@@ -143,47 +192,91 @@ public final class ForecastTrainer {
         }
     }
 
-    /// Runs the training; `progress` sees every epoch.
-    /// - Throws: `ForecastRunError.nonFinite` when training diverges.
-    public func train(progress: (ForecastEpoch) -> Void = { _ in }) throws -> ForecastTrainingResult {
+    /// Runs the training (from where a resumed trainer's checkpoint stopped); `progress` sees every
+    /// epoch trained.
+    /// - Parameter checkpoints: with an output directory, when to write a checkpoint (`.every(n)`: every
+    ///   n epochs), besides the one after the last epoch.
+    /// - Throws: `TrainingDivergence` when training diverges (checkpoints written before stay);
+    ///   `FileWriteError` when a checkpoint cannot be written.
+    public func train(checkpoints: CheckpointInterval = .default,
+                      progress: (ForecastEpoch) -> Void = { _ in }) throws -> ForecastTrainingResult {
         let c = configuration, m = c.model
-        var rng = RandomGenerator(seed: c.seed)
-        let model = try ForecastModel(m, using: &rng)
-        let optimizer = try Adam(model.parameters, learningRate: c.learningRate, weightDecay: c.weightDecay)
         let z = normalizer.normalize(series)
-        var origins = split.trainingOrigins(window: m.window, horizon: m.horizon)
         let validationOrigins = split.validationOrigins(window: m.window, horizon: m.horizon)
+        var (model, optimizer, state, bestWeights) = try start(z)
+        var writer = CheckpointWriter(store: checkpointStore, monitor: state.progress.divergence, interval: checkpoints)
+        func isFinished() -> Bool { state.progress.epoch >= c.epochs || c.patience.map { state.progress.epoch - state.bestEpoch >= $0 } ?? false }
 
-        var best = (epoch: 0, loss: Double.infinity, weights: model.stateDict())
-        var epochsRun = 0
-        for epoch in 1...c.epochs {
+        while !isFinished() {
             model.isTraining = true
-            origins.shuffle(using: &rng)
+            var generator = state.progress.generator
+            state.order.shuffle(using: &generator)
+            state.progress.generator = generator
             var total = 0.0, batches = 0
-            var start = 0
-            while start < origins.count {
-                let batch = Array(origins[start..<min(start + c.batchSize, origins.count)])
-                start += c.batchSize
+            for start in stride(from: 0, to: state.order.count, by: c.batchSize) {
+                let batch = Array(state.order[start..<min(start + c.batchSize, state.order.count)])
                 optimizer.zeroGrad()
                 let loss = model.loss(z, origins: batch)
                 loss.backward()
-                if let clip = c.clipNorm { _ = clipGradientNorm(model.parameters, maxNorm: clip) }
+                let norm = c.clipNorm.map { clipGradientNorm(model.parameters, maxNorm: $0) } ?? gradientNorm(model.parameters)
+                try writer.check(step: state.progress.step + 1, loss: loss.value.scalars[0], gradientNorm: norm)
                 optimizer.step()
+                state.progress.step += 1
                 total += Double(loss.value.scalars[0])
                 batches += 1
             }
             model.isTraining = false
             let validationLoss = GradientMode.withoutGradients { Double(model.loss(z, origins: validationOrigins).value.scalars[0]) }
-            guard validationLoss.isFinite, total.isFinite else { throw ForecastRunError.nonFinite }
-            let isBest = validationLoss < best.loss
-            if isBest { best = (epoch, validationLoss, model.stateDict()) }
-            epochsRun = epoch
-            progress(ForecastEpoch(epoch: epoch, trainingLoss: total / Double(batches), validationLoss: validationLoss, isBest: isBest))
-            if let patience = c.patience, epoch - best.epoch >= patience { break }
+            try DivergenceMonitor.checkFinite(step: state.progress.step, validationLoss: validationLoss)
+            state.progress.epoch += 1
+            let isBest = validationLoss < (state.bestLoss ?? .infinity)
+            if isBest {
+                (state.bestEpoch, state.bestLoss) = (state.progress.epoch, validationLoss)
+                bestWeights = model.stateDict()
+            }
+            progress(ForecastEpoch(epoch: state.progress.epoch, trainingLoss: total / Double(batches), validationLoss: validationLoss, isBest: isBest))
+            if writer.isDue(after: state.progress.epoch) || isFinished() {
+                let snapshot = state
+                try writer.save(step: state.progress.step, isFinal: isFinished()) { monitor in
+                    var saved = snapshot
+                    saved.progress.divergence = monitor
+                    return try ForecastTrainingCheckpoint.files(configuration: c, dataFingerprint: series.fingerprint,
+                        data: dataSource, state: saved, weights: model.stateDict(), optimizerState: optimizer.stateDict(),
+                        bestWeights: bestWeights)
+                }
+            }
         }
-        try model.loadStateDict(Dictionary(uniqueKeysWithValues: best.weights.map { ($0.name, $0.tensor) }))
+        try model.loadStateDict(Dictionary(uniqueKeysWithValues: (bestWeights ?? model.stateDict()).map { ($0.name, $0.tensor) }))
         model.isTraining = false
+        return try finish(model, bestEpoch: state.bestEpoch, epochsRun: state.progress.epoch, bestLoss: state.bestLoss ?? .infinity)
+    }
 
+    /// The model, optimizer, state and best weights to train from: a new run's, or the checkpoint's.
+    private func start(_ z: [[Float]]) throws -> (ForecastModel, Adam, ForecastTrainingState, [(name: String, tensor: Tensor)]?) {
+        let c = configuration, m = c.model
+        if let resumed {
+            var scratch = RandomGenerator(seed: 0)
+            let model = try ForecastModel(m, using: &scratch)
+            let optimizer = try Adam(model.parameters, learningRate: c.learningRate, weightDecay: c.weightDecay)
+            try resumed.restore(model, optimizer: optimizer)
+            let best = try resumed.checkedBestWeights(for: model).map { weights in model.stateDict().map { ($0.name, weights[$0.name]!) } }
+            return (model, optimizer, resumed.state, best)
+        }
+        var rng = RandomGenerator(seed: c.seed)
+        let model = try ForecastModel(m, using: &rng)
+        let optimizer = try Adam(model.parameters, learningRate: c.learningRate, weightDecay: c.weightDecay)
+        let origins = split.trainingOrigins(window: m.window, horizon: m.horizon)
+        // The loss at the start for the divergence rule: the initial model over the whole training split.
+        let initialLoss = GradientMode.withoutGradients { Double(model.loss(z, origins: origins).value.scalars[0]) }
+        let progress = TrainingProgress(generator: rng, divergence: DivergenceMonitor(referenceLoss: initialLoss.isFinite ? initialLoss : nil))
+        let state = ForecastTrainingState(progress: progress, order: origins, bestEpoch: 0, bestLoss: nil)
+        return (model, optimizer, state, nil)
+    }
+
+    /// The interval from the validation residuals, the test scores, the result.
+    private func finish(_ model: ForecastModel, bestEpoch: Int, epochsRun: Int, bestLoss: Double) throws -> ForecastTrainingResult {
+        let c = configuration, m = c.model
+        let validationOrigins = split.validationOrigins(window: m.window, horizon: m.horizon)
         // The interval from the validation residuals (transformed units), per horizon step.
         let draft = Forecaster(configuration: c, model: model, normalizer: normalizer, season: season, interval: nil)
         let validationForecasts = try draft.forecast(series, origins: validationOrigins, horizon: m.horizon)
@@ -200,8 +293,8 @@ public final class ForecastTrainer {
         let test = Self.compare(series: series.target, split: split, season: season.period, origins: testOrigins,
                                 horizon: m.horizon, forecasts: testForecasts, forecaster: forecaster)
         return ForecastTrainingResult(forecaster: forecaster, seasonSource: seasonSource, split: split, test: test,
-                                      testOrigins: testOrigins, testForecasts: testForecasts, bestEpoch: best.epoch,
-                                      epochsRun: epochsRun, bestValidationLoss: best.loss)
+                                      testOrigins: testOrigins, testForecasts: testForecasts, bestEpoch: bestEpoch,
+                                      epochsRun: epochsRun, bestValidationLoss: bestLoss)
     }
 
     /// Scores `forecasts` (one row of `horizon` values per origin) and both baselines on the same

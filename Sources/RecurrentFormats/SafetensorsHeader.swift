@@ -83,7 +83,7 @@ public struct SafetensorsHeader: Sendable {
         var result: [String: String] = [:]
         for (key, item) in pairs {
             guard case .string(let text) = item else {
-                throw SafetensorsError.invalidMetadata(reason: "value of '\(key)' must be a string, got \(item.kind)")
+                throw SafetensorsError.invalidMetadata(reason: "value of '\(ErrorMessage.excerpt(key))' must be a string, got \(item.kind)")
             }
             result[key] = text
         }

@@ -30,6 +30,8 @@ public enum CheckpointError: Error, LocalizedError, Equatable, Sendable {
     case configurationChanged(field: String, saved: String, given: String)
     /// A new (not resumed) run would write into a directory that already holds a run.
     case outputDirectoryInUse(path: String)
+    /// The data a run is resumed on is not the data its checkpoint was trained on.
+    case dataMismatch(path: String, reason: String)
 
     public var errorDescription: String? {
         switch self {
@@ -57,6 +59,8 @@ public enum CheckpointError: Error, LocalizedError, Equatable, Sendable {
             return "cannot resume with \(field) = \(given): the checkpoint was trained with \(field) = \(saved)"
         case let .outputDirectoryInUse(path):
             return "'\(path)' already holds a training run; resume it or choose another output directory"
+        case let .dataMismatch(path, reason):
+            return "cannot resume from checkpoint '\(path)': \(Self.oneLine(reason))"
         }
     }
 

@@ -36,7 +36,7 @@ public func clipGradientNorm(_ parameters: [Parameter], maxNorm: Float, normType
 }
 
 /// The norm of all `grads` taken as one vector, accumulated in Double.
-private func totalNorm(_ grads: [Tensor], normType p: Double) -> Double {
+func totalNorm(_ grads: [Tensor], normType p: Double) -> Double {
     if p == .infinity {
         var largest = 0.0
         for grad in grads {

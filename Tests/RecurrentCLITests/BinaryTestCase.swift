@@ -35,6 +35,33 @@ class BinaryTestCase: XCTestCase {
         if !environment.isEmpty {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
+        return try runToEnd(process)
+    }
+
+    /// `run(arguments)` under a file-size limit of `blocks` blocks (`ulimit -f`; 512 bytes in dash,
+    /// 1 KB in bash): a deterministic stand-in for a full disk, since every write past the limit fails
+    /// (with EFBIG), also as root.
+    func run(_ arguments: [String], fileSizeLimitBlocks blocks: Int) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "ulimit -f \(blocks) && exec \"$0\" \"$@\"", Self.binary.path] + arguments
+        return try runToEnd(process)
+    }
+
+    /// Starts the binary in the scratch directory without waiting for it (output discarded).
+    func start(_ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = arguments
+        process.currentDirectoryURL = scratch
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// Runs `process` in the scratch directory to its end, collecting its output.
+    private func runToEnd(_ process: Process) throws -> Result {
         process.currentDirectoryURL = scratch
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

@@ -147,4 +147,23 @@ final class ClassifyCommandTests: BinaryTestCase {
         let group = try run(["classify", "--help"]).stdout
         for subcommand in ["train", "predict", "evaluate", "generate", "demo"] { XCTAssertTrue(group.contains(subcommand), subcommand) }
     }
+
+    /// --resume continues a run to the same files as the uninterrupted run, byte for byte (the data,
+    /// split and settings come from the checkpoint); --lr 1e6 stops with one line.
+    func testResumeIsByteIdenticalAndDivergenceFailsWithOneLine() throws {
+        let base = ["classify", "train", "--corpus", "sentiment", "--corpus-count", "200", "--embedding", "8", "--hidden", "8",
+                    "--no-baseline", "--json"]
+        XCTAssertEqual(try run(base + ["--epochs", "4", "--out", "whole"]).status, 0)
+        XCTAssertEqual(try run(base + ["--epochs", "2", "--out", "part"]).status, 0)
+        let resumed = try run(["classify", "train", "--resume", "part", "--epochs", "4", "--no-baseline", "--json"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertEqual(try jsonLines(resumed.stdout).map { $0["event"] as? String }, ["start", "epoch", "epoch", "done"])
+        for name in ["model.safetensors", "config.json"] {
+            XCTAssertEqual(try Data(contentsOf: scratch.appendingPathComponent("part/\(name)")),
+                           try Data(contentsOf: scratch.appendingPathComponent("whole/\(name)")), name)
+        }
+        try assertFails(["classify", "train", "--resume", "part", "--corpus", "sentiment"], mentioning: "cannot be combined with --resume")
+        try assertFails(base + ["--lr", "1e6", "--out", "wrecked"], mentioning: "training diverged at step 2")
+        XCTAssertFalse(exists("wrecked"))
+    }
 }

@@ -98,4 +98,32 @@ final class ForecastCommandTests: BinaryTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.appendingPathComponent("out").path),
                        "a failed run must not create the output directory")
     }
+
+    /// --resume continues a run to the same files as the uninterrupted run, byte for byte; a new run
+    /// into a directory holding a run is refused.
+    func testResumeIsByteIdenticalToTheUninterruptedRun() throws {
+        let csv = try write(monthlyCSV(), to: "monthly.csv")
+        let base = ["forecast", "train", "--csv", csv, "--target", "Value", "--window", "12", "--horizon", "6", "--hidden", "8"]
+        XCTAssertEqual(try run(base + ["--epochs", "30", "--out", "whole"]).status, 0)
+        let part = try run(base + ["--epochs", "11", "--checkpoint-every", "4", "--out", "part"])
+        XCTAssertEqual(part.status, 0, part.stderr)
+        let resumed = try run(["forecast", "train", "--resume", "part", "--epochs", "30"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        for name in ["model.safetensors", "config.json"] {
+            XCTAssertEqual(try Data(contentsOf: scratch.appendingPathComponent("part/\(name)")),
+                           try Data(contentsOf: scratch.appendingPathComponent("whole/\(name)")), name)
+        }
+        try assertFails(base + ["--epochs", "30", "--out", "part"], mentioning: "already holds a training run; resume it")
+        try assertFails(["forecast", "train", "--resume", "nowhere"], mentioning: "checkpoint")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.appendingPathComponent("nowhere").path))
+    }
+
+    /// --lr 1e6 stops with one line naming the step and a non-zero exit; nothing was saved, so the
+    /// output directory does not exist.
+    func testDivergenceFailsWithOneLineAndSavesNothing() throws {
+        let csv = try write(monthlyCSV(), to: "monthly.csv")
+        try assertFails(["forecast", "train", "--csv", csv, "--target", "Value", "--window", "12", "--horizon", "6",
+                         "--lr", "1e6", "--out", "wrecked"], mentioning: "training diverged at step 2: the smoothed loss")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.appendingPathComponent("wrecked").path))
+    }
 }

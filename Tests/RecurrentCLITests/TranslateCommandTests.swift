@@ -150,4 +150,22 @@ final class TranslateCommandTests: BinaryTestCase {
         }
         XCTAssertTrue(try run(["--help"]).stdout.contains("translate"))
     }
+
+    /// --resume continues a run to the same files as the uninterrupted run, byte for byte; --lr 1e6
+    /// stops with one line and leaves no directory.
+    func testResumeIsByteIdenticalAndDivergenceFailsWithOneLine() throws {
+        _ = try trainSmall(runDir: "whole")
+        let part = try run(["translate", "train", "--pairs", "mirror.tsv", "--level", "word", "--steps", "9", "--hidden", "16",
+                            "--embedding", "8", "--batch", "16", "--run-dir", "part", "--threads", "1", "--checkpoint-every", "4"])
+        XCTAssertEqual(part.status, 0, part.stderr)
+        let resumed = try run(["translate", "train", "--resume", "part", "--steps", "20", "--threads", "1"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        for name in ["model.safetensors", "config.json", "attention.svg"] {
+            XCTAssertEqual(try Data(contentsOf: scratch.appendingPathComponent("part/\(name)")),
+                           try Data(contentsOf: scratch.appendingPathComponent("whole/\(name)")), name)
+        }
+        try assertFails(["translate", "train", "--pairs", "mirror.tsv", "--level", "word", "--lr", "1e6", "--run-dir", "wrecked"],
+                        mentioning: "training diverged at step 2")
+        XCTAssertFalse(exists("wrecked"))
+    }
 }

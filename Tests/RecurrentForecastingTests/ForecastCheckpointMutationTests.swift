@@ -29,7 +29,7 @@ final class ForecastCheckpointMutationTests: XCTestCase {
         let directory = try savedCheckpoint(model, features: features)
         let data = features.isEmpty ? ForecastSeries(names: ["y"], channels: [series.channels[0]]) : series
         let report = try CheckpointMutations.check(
-            directory.appendingPathComponent("config.json"), timeLimit: 5, isLoadError: { $0 is CheckpointError },
+            directory.appendingPathComponent("config.json"), timeLimit: 2, isLoadError: { $0 is CheckpointError },
             load: { try ForecastCheckpoint.load(from: directory).forecaster },
             run: { forecaster in
                 try forecaster.forecastAfterEnd(data).flatMap { [$0.value] + [$0.lower, $0.upper].compactMap { $0 } }

@@ -54,15 +54,15 @@ final class ForecastDataTests: XCTestCase {
         XCTAssertEqual(blank.lines, [2, 4])
     }
 
-    func testTheSharedDataFilesParse() throws {
-        let airline = try ForecastSeries(table: try CSVTable.load(from: SharedData.data.appendingPathComponent("airline-passengers.csv")),
+    func testTheCommittedExampleSeriesParse() throws {
+        let airline = try ForecastSeries(table: try CSVTable.load(from: RepositoryPaths.data.appendingPathComponent("airline-passengers.csv")),
                                          columns: ForecastColumns(target: "Passengers"))
         XCTAssertEqual(airline.count, 144)
         XCTAssertEqual(airline.target.first, 112)
         XCTAssertEqual(airline.target.last, 432)
         XCTAssertEqual(airline.dateAxis?.labels.last, "1960-12")
         XCTAssertEqual(airline.dateAxis?.continuation(count: 2), ["1961-01", "1961-02"])
-        let sunspots = try ForecastSeries(table: try CSVTable.load(from: SharedData.data.appendingPathComponent("monthly-sunspots.csv")),
+        let sunspots = try ForecastSeries(table: try CSVTable.load(from: RepositoryPaths.data.appendingPathComponent("monthly-sunspots.csv")),
                                           columns: ForecastColumns(target: "Sunspots", date: "Month"))
         XCTAssertEqual(sunspots.count, 2820)
         XCTAssertEqual(sunspots.target.prefix(2), [58.0, 62.6])

@@ -25,7 +25,7 @@ final class ForecastFullRunTests: XCTestCase {
     func run(file: String, target: String, transform: ValueTransform, window: Int, epochs: Int,
              cell: ForecastModelConfiguration.Cell) throws -> ForecastComparison {
         let columns = ForecastColumns(target: target)
-        let series = try ForecastSeries(table: try CSVTable.load(from: SharedData.data.appendingPathComponent(file)), columns: columns)
+        let series = try ForecastSeries(table: try CSVTable.load(from: RepositoryPaths.data.appendingPathComponent(file)), columns: columns)
         let configuration = ForecastConfiguration(
             columns: columns, model: ForecastModelConfiguration(cell: cell, window: window, horizon: 12, hiddenSize: 32),
             transform: transform, epochs: epochs, seed: 1)

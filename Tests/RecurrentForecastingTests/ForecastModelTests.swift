@@ -12,7 +12,7 @@ import RecurrentTestSupport
 /// asserted test errors; the checkpoint round trip.
 final class ForecastModelTests: XCTestCase {
     func airline() throws -> ForecastSeries {
-        try ForecastSeries(table: try CSVTable.load(from: SharedData.data.appendingPathComponent("airline-passengers.csv")),
+        try ForecastSeries(table: try CSVTable.load(from: RepositoryPaths.data.appendingPathComponent("airline-passengers.csv")),
                            columns: ForecastColumns(target: "Passengers"))
     }
 

@@ -3,25 +3,80 @@ import Recurrent
 import RecurrentTestSupport
 import XCTest
 
+/// The fixture files themselves: every fixture (committed, and those of `RECURRENT_FIXTURES=DIR` when
+/// set) parses into a config, parameters and gradients of matching shapes; the committed set covers
+/// the cases of `scripts/reference/pytorch_fixtures.py`; an extra folder adds its files.
 final class PyTorchFixtureTests: XCTestCase {
+    /// The cases `scripts/reference/pytorch_fixtures.py` writes (more files may be added).
+    static let committedCases: Set<String> = [
+        "rnn_tanh_1layer", "rnn_relu_2layer_state", "rnn_tanh_bidirectional_batchfirst_state",
+        "lstm_1layer", "lstm_2layer_state", "lstm_nobias", "lstm_proj", "lstm_proj_2layer_bidirectional_state",
+        "lstm_bidirectional_batchfirst", "lstm_hidden17_state",
+        "gru_1layer", "gru_2layer_bidirectional_state", "gru_nobias_batchfirst", "char_lstm_model",
+    ]
+
     func testEveryFixtureParsesWithAModuleConfig() throws {
-        let fixtures = try PyTorchFixture.all()
-        XCTAssertGreaterThanOrEqual(fixtures.count, 10, "fixtures expected in \(SharedData.pytorchFixtures.path)")
-        XCTAssertEqual(fixtures.map(\.name), fixtures.map(\.name).sorted())
-        for fixture in fixtures {
+        for fixture in try PyTorchFixture.all() {
             let module = fixture.config["module"] as? String
-            XCTAssertNotNil(module, fixture.name)
-            XCTAssertTrue(["RNN", "LSTM", "GRU", "CharModel"].contains(module ?? ""), "\(fixture.name): \(module ?? "nil")")
+            XCTAssertTrue(["RNN", "LSTM", "GRU", "CharModel"].contains(module ?? ""), "\(fixture.label): \(module ?? "nil")")
             let all = try fixture.file.tensors()
             XCTAssertEqual(all.count, fixture.file.names.count)
             // Every parameter has a reference gradient of the same shape.
             let parameters = fixture.parameters()
-            XCTAssertFalse(parameters.isEmpty, fixture.name)
+            XCTAssertFalse(parameters.isEmpty, fixture.label)
             for (name, value) in parameters {
-                XCTAssertEqual(try fixture.gradient(of: "model." + name).shape, value.shape, "\(fixture.name) \(name)")
+                XCTAssertEqual(try fixture.gradient(of: "model." + name).shape, value.shape, "\(fixture.label) \(name)")
             }
-            XCTAssertEqual(try fixture.tensor("loss").count, 1, fixture.name)
+            XCTAssertEqual(try fixture.tensor("loss").count, 1, fixture.label)
         }
+    }
+
+    func testTheCommittedFixturesCoverEveryCaseInNameOrder() throws {
+        let names = try PyTorchFixture.committed().map(\.name)
+        XCTAssertEqual(names, names.sorted())
+        XCTAssertEqual(Self.committedCases.subtracting(names), [], "cases missing from \(RepositoryPaths.pytorchFixtures.path)")
+        // Written by the script, which records itself and the torch version beside the config.
+        let fixture = try PyTorchFixture.named("lstm_1layer")
+        XCTAssertEqual(fixture.file.metadata["generator"], "scripts/reference/pytorch_fixtures.py")
+        XCTAssertNotNil(fixture.file.metadata["torch"])
+    }
+
+    func testAnExtraFolderAddsEachOfItsFixturesAfterTheCommittedOnes() throws {
+        let folder = try temporaryFolder()
+        for name in ["lstm_1layer", "gru_1layer"] {
+            try FileManager.default.copyItem(at: RepositoryPaths.pytorchFixtures.appendingPathComponent("\(name).safetensors"),
+                                             to: folder.appendingPathComponent("\(name).safetensors"))
+        }
+        try Data("not a fixture".utf8).write(to: folder.appendingPathComponent("notes.txt"))
+        let committed = try PyTorchFixture.committed()
+        XCTAssertEqual(try PyTorchFixture.all(environment: [:]).map(\.label), committed.map(\.name))
+        XCTAssertEqual(try PyTorchFixture.all(environment: ["RECURRENT_FIXTURES": ""]).count, committed.count)
+
+        let all = try PyTorchFixture.all(environment: ["RECURRENT_FIXTURES": folder.path])
+        XCTAssertEqual(all.count, committed.count + 2)
+        XCTAssertEqual(all.prefix(committed.count).map(\.label), committed.map(\.name))
+        XCTAssertEqual(all.suffix(2).map(\.name), ["gru_1layer", "lstm_1layer"])
+        XCTAssertEqual(all.suffix(2).map(\.label), [folder.appendingPathComponent("gru_1layer").path,
+                                                   folder.appendingPathComponent("lstm_1layer").path])
+    }
+
+    func testAnExtraFolderThatIsMissingOrEmptyIsAnError() throws {
+        let empty = try temporaryFolder()
+        XCTAssertThrowsError(try PyTorchFixture.all(environment: ["RECURRENT_FIXTURES": empty.path])) { error in
+            XCTAssertEqual(error.localizedDescription, "RECURRENT_FIXTURES=\(empty.path): no .safetensors fixture in this folder")
+        }
+        let missing = empty.appendingPathComponent("missing")
+        XCTAssertThrowsError(try PyTorchFixture.all(environment: ["RECURRENT_FIXTURES": missing.path])) { error in
+            XCTAssertEqual(error.localizedDescription, "RECURRENT_FIXTURES=\(missing.path): not a readable folder")
+        }
+    }
+
+    /// A new empty folder, removed after the test.
+    func temporaryFolder() throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fixtures-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
+        return folder
     }
 
     func testLSTMProjectionFixtureLayout() throws {

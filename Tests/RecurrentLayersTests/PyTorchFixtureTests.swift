@@ -3,9 +3,11 @@ import XCTest
 import Recurrent
 import RecurrentTestSupport
 
-/// Compares the fused layers with PyTorch on every fixture in `../shared/fixtures/pytorch`
-/// (format in its README.md). New fixture files are picked up without code changes; a fixture of an
-/// unknown module type, or with a constructor argument this test does not understand, fails.
+/// Compares the fused layers with PyTorch on every fixture in `Tests/Fixtures/pytorch` (made by
+/// `scripts/reference/pytorch_fixtures.py`; format in that folder's README.md) and, when the
+/// environment variable `RECURRENT_FIXTURES=DIR` is set, on every fixture of that folder too. New
+/// fixture files are picked up without code changes; a fixture of an unknown module type, or with a
+/// constructor argument this test does not understand, fails.
 ///
 /// Tolerance: 1e-4, absolute for |expected| ≤ 1 and relative above (the references are float64
 /// results rounded to float32; the layers compute in float32).
@@ -30,7 +32,6 @@ final class PyTorchFixtureTests: XCTestCase {
 
     func testEveryFixtureMatchesPyTorch() throws {
         let fixtures = try PyTorchFixture.all()
-        XCTAssertFalse(fixtures.isEmpty, "no fixtures in \(SharedData.pytorchFixtures.path)")
         var modules: Set<String> = []
         for fixture in fixtures {
             let module = fixture.config["module"] as? String ?? "<missing>"
@@ -41,7 +42,7 @@ final class PyTorchFixtureTests: XCTestCase {
             case "CharModel":
                 try checkCharModelFixture(fixture)
             default:
-                XCTFail("fixture \(fixture.name): unknown module type '\(module)'; teach PyTorchFixtureTests about it")
+                XCTFail("fixture \(fixture.label): unknown module type '\(module)'; teach PyTorchFixtureTests about it")
             }
         }
         // The shipped fixtures cover all four kinds; losing one would silently shrink the test.
@@ -60,7 +61,7 @@ final class PyTorchFixtureTests: XCTestCase {
         func int(_ key: String, _ fallback: Int? = nil) throws -> Int {
             if let value = kwargs[key] as? Int { return value }
             if kwargs[key] == nil, let fallback { return fallback }
-            throw FixtureProblem(fixture: fixture, reason: "kwargs.\(key) missing or not an integer")
+            throw PyTorchFixtureError(subject: "fixture \(fixture)", reason: "kwargs.\(key) missing or not an integer")
         }
         func bool(_ key: String, _ fallback: Bool) -> Bool { kwargs[key] as? Bool ?? fallback }
         let cell: RecurrentLayerConfiguration.Cell
@@ -70,7 +71,7 @@ final class PyTorchFixtureTests: XCTestCase {
         default:
             let name = kwargs["nonlinearity"] as? String ?? "tanh"
             guard let nonlinearity = RNNNonlinearity(rawValue: name) else {
-                throw FixtureProblem(fixture: fixture, reason: "unknown nonlinearity '\(name)'")
+                throw PyTorchFixtureError(subject: "fixture \(fixture)", reason: "unknown nonlinearity '\(name)'")
             }
             cell = .rnn(nonlinearity)
         }
@@ -83,7 +84,7 @@ final class PyTorchFixtureTests: XCTestCase {
     }
 
     func checkLayerFixture(_ fixture: PyTorchFixture, module: String) throws {
-        let layer = try makeLayer(module: module, kwargs: fixture.kwargs, fixture: fixture.name)
+        let layer = try makeLayer(module: module, kwargs: fixture.kwargs, fixture: fixture.label)
         layer.module.isTraining = false
         let names = Set(fixture.file.names)
         try layer.module.loadStateDict(fixture.parameters(prefix: "model."))
@@ -91,10 +92,10 @@ final class PyTorchFixtureTests: XCTestCase {
         let h0 = names.contains("h0") ? Variable(try fixture.tensor("h0"), requiresGrad: true) : nil
         let c0 = names.contains("c0") ? Variable(try fixture.tensor("c0"), requiresGrad: true) : nil
         if module == "LSTM" && (h0 == nil) != (c0 == nil) {
-            throw FixtureProblem(fixture: fixture.name, reason: "an LSTM fixture needs both h0 and c0 or neither")
+            throw PyTorchFixtureError(subject: "fixture \(fixture.label)", reason: "an LSTM fixture needs both h0 and c0 or neither")
         }
         let outputs = layer(x, h0: h0, c0: c0)
-        let tag = "fixture \(fixture.name)"
+        let tag = "fixture \(fixture.label)"
         assertMatches(outputs[0].value, try fixture.tensor("output"), "\(tag) output")
         assertMatches(outputs[1].value, try fixture.tensor("h_n"), "\(tag) h_n")
         if module == "LSTM" { assertMatches(outputs[2].value, try fixture.tensor("c_n"), "\(tag) c_n") }
@@ -115,9 +116,9 @@ final class PyTorchFixtureTests: XCTestCase {
                                    prefix: String) throws {
         let expected = Set(fixture.file.names.filter { $0.hasPrefix("grad." + prefix) })
         let ours = Set(parameters.map { "grad." + prefix + $0.name })
-        XCTAssertEqual(expected, ours, "fixture \(fixture.name): parameter gradients differ in names")
+        XCTAssertEqual(expected, ours, "fixture \(fixture.label): parameter gradients differ in names")
         for (name, parameter) in parameters where expected.contains("grad." + prefix + name) {
-            assertMatches(parameter.grad, try fixture.gradient(of: prefix + name), "fixture \(fixture.name) d\(name)")
+            assertMatches(parameter.grad, try fixture.gradient(of: prefix + name), "fixture \(fixture.label) d\(name)")
         }
     }
 
@@ -126,7 +127,7 @@ final class PyTorchFixtureTests: XCTestCase {
     func checkCharModelFixture(_ fixture: PyTorchFixture) throws {
         func int(_ key: String) throws -> Int {
             guard let value = fixture.config[key] as? Int else {
-                throw FixtureProblem(fixture: fixture.name, reason: "config.\(key) missing or not an integer")
+                throw PyTorchFixtureError(subject: "fixture \(fixture.label)", reason: "config.\(key) missing or not an integer")
             }
             return value
         }
@@ -138,23 +139,16 @@ final class PyTorchFixtureTests: XCTestCase {
         model.isTraining = false
         let parameters = model.namedParameters
         let stateDict = fixture.parameters(prefix: "model.")
-        XCTAssertEqual(Set(stateDict.keys), Set(parameters.map(\.name)), "fixture \(fixture.name): parameter names")
+        XCTAssertEqual(Set(stateDict.keys), Set(parameters.map(\.name)), "fixture \(fixture.label): parameter names")
         try model.loadStateDict(stateDict)
         let input = try fixture.file.integers("input"), target = try fixture.file.integers("target")
-        XCTAssertEqual(input.shape.count, 2, "fixture \(fixture.name): input must be (batch, time)")
+        XCTAssertEqual(input.shape.count, 2, "fixture \(fixture.label): input must be (batch, time)")
         let (logits, _) = model(input.values, batchSize: input.shape[0], sequenceLength: input.shape[1])
-        let tag = "fixture \(fixture.name)"
+        let tag = "fixture \(fixture.label)"
         assertMatches(logits.value, try fixture.tensor("logits"), "\(tag) logits")
         let loss = crossEntropy(logits: logits, targets: target.values)
         assertMatches(loss.value.reshaped([1]), try fixture.tensor("loss").reshaped([1]), "\(tag) loss")
         loss.backward()
         try compareParameterGradients(fixture, parameters, prefix: "model.")
     }
-}
-
-/// A fixture this test cannot interpret (missing or malformed config entries).
-struct FixtureProblem: Error, CustomStringConvertible {
-    var fixture: String
-    var reason: String
-    var description: String { "fixture \(fixture): \(reason)" }
 }

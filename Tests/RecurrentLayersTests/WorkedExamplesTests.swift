@@ -2,8 +2,8 @@ import Foundation
 import XCTest
 import Recurrent
 
-/// The forward-propagation examples of the lecture notes
-/// (../shared/reference/01-rnn-architectures-bptt-rtrl-ekf.md), computed with the library's Linear
+/// The forward-propagation examples of the lecture notes (lecture 01, "Recurrent Neural Network":
+/// the 'dogs' character example and the series example), computed with the library's Linear
 /// layers (no bias), a custom `RecurrentCell` driven by `runSequence`, and the softmax op; every
 /// value is compared after rounding to two decimals, as the notes print them.
 final class WorkedExamplesTests: XCTestCase {

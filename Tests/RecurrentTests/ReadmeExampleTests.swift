@@ -56,7 +56,7 @@ final class ReadmeExampleTests: XCTestCase {
         let indent = lines[begin].prefix { $0 == " " }.count
         let example = lines[(begin + 1)..<end].map { String($0.dropFirst(min(indent, $0.prefix { $0 == " " }.count))) }
         let block = "```swift\nimport Recurrent\n\n" + example.joined(separator: "\n") + "\n```"
-        let readme = try String(contentsOf: SharedData.repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let readme = try String(contentsOf: RepositoryPaths.root.appendingPathComponent("README.md"), encoding: .utf8)
         XCTAssertTrue(readme.contains(block), "README.md must contain exactly:\n\(block)")
     }
 }

@@ -299,6 +299,66 @@ final class CheckpointTests: XCTestCase {
         }
     }
 
+    /// A real write failure (a full disk) in the middle of a checkpoint leaves no temporary
+    /// directory: the pointers name the previous checkpoint and nothing half-written stays.
+    func testAFailedFileWriteRemovesTheTemporaryDirectory() throws {
+        var writes = 0
+        var configuration = tinyConfiguration(maxSteps: 4)
+        configuration.evaluateEvery = 2
+        let run = try makeTemporaryDirectory(self, "full")
+        let trainer = try LanguageModelTrainer(configuration: configuration, corpus: arithmeticCorpus(configuration), outputDirectory: run)
+        let full = FileWriteError(path: "optimizer.safetensors", reason: "writing temporary file: No space left on device")
+        trainer.checkpointStore?.faultInjection = { stage in
+            if stage == .preparedDirectories { writes += 1 }
+            if writes == 2 && stage == .wroteFile("model.safetensors") { throw full }
+        }
+        XCTAssertThrowsError(try trainer.train()) { XCTAssertEqual($0 as? FileWriteError, full) }
+        XCTAssertEqual(try TrainingCheckpoint.load(from: run).state.step, 2)
+        try assertNoJunk(run)
+    }
+
+    // MARK: Divergence
+
+    /// A run whose learning rate is raised to 1e6 after 6 sound steps: the update of step 7 wrecks
+    /// the weights, step 8's loss shows it. The checkpoint taken after step 7 was held back and is
+    /// dropped; `latest` stays at step 6, and the run resumes from there.
+    func testADivergingRunKeepsTheLastSoundCheckpoint() throws {
+        let (run, _) = try trainedRun(steps: 6, evaluateEvery: 1, "diverge")
+        let sound = weightBits(try TrainingCheckpoint.load(from: run).model)
+        let checkpoint = try TrainingCheckpoint.load(from: run)
+        let trainer = try LanguageModelTrainer(resuming: checkpoint, corpus: corpus(for: checkpoint)) { $0.maxSteps = 20 }
+        trainer.optimizer.learningRate = 1e6
+        var written: [Int] = []
+        XCTAssertThrowsError(try trainer.train { if case .checkpointWritten(let report) = $0 { written.append(report.step) } }) { error in
+            guard let divergence = error as? TrainingDivergence else { return XCTFail("\(error)") }
+            XCTAssertEqual(divergence.step, 8)
+            XCTAssertTrue(error.localizedDescription.hasPrefix("training diverged at step 8: the "), error.localizedDescription)
+        }
+        XCTAssertEqual(written, [], "the checkpoint of step 7 waited for step 8 and was dropped")
+        let kept = try TrainingCheckpoint.load(from: run)
+        XCTAssertEqual(kept.state.step, 6)
+        XCTAssertEqual(weightBits(kept.model), sound)
+        try assertNoJunk(run)
+        XCTAssertEqual(try resume(run, to: 8).state.step, 8)
+    }
+
+    /// With a checkpoint every step, the checkpoint of step t is on disk only once step t + 1 has
+    /// passed the divergence check; the last one is written at once.
+    func testCheckpointsWaitForTheNextStep() throws {
+        var configuration = tinyConfiguration(maxSteps: 4)
+        configuration.evaluateEvery = 1
+        let run = try makeTemporaryDirectory(self, "held")
+        let trainer = try LanguageModelTrainer(configuration: configuration, corpus: arithmeticCorpus(configuration), outputDirectory: run)
+        var onDisk: [Int: Int?] = [:]
+        try trainer.train { event in
+            if case .evaluated(let report) = event {
+                onDisk.updateValue(try? TrainingCheckpoint.load(from: run).state.step, forKey: report.step)
+            }
+        }
+        XCTAssertEqual(onDisk, [1: nil, 2: 1, 3: 2, 4: 3])
+        XCTAssertEqual(try TrainingCheckpoint.load(from: run).state.step, 4)
+    }
+
     // MARK: Load errors
 
     /// A copy of a valid run directory, and its latest checkpoint directory.
@@ -404,6 +464,12 @@ final class CheckpointTests: XCTestCase {
         try editJSON(checkpoint.appendingPathComponent("state.json")) { $0["step"] = 3 }
         assertLoadFails(copy, { if case .invalidState = $0 { return true }; return false }, mentioning: "step 3")
 
+        // An epoch far ahead of the schedule's: resuming would step the schedule 10^18 times.
+        (copy, checkpoint) = try freshCopy(of: run)
+        try editJSON(checkpoint.appendingPathComponent("state.json")) { $0["position"] = ["epoch": 1_000_000_000_000_000_000, "window": 0] }
+        assertLoadFails(copy, { if case .invalidState = $0 { return true }; return false },
+                        mentioning: "the data position's epoch 1000000000000000000 does not follow the learning-rate schedule's epoch 0")
+
         (copy, checkpoint) = try freshCopy(of: run)
         try editJSON(checkpoint.appendingPathComponent("state.json")) { $0["dropoutGenerator"] = ["0", "0", "0", "0"] }
         assertLoadFails(copy, { if case .malformed = $0 { return true }; return false }, mentioning: "dropoutGenerator")
@@ -412,6 +478,34 @@ final class CheckpointTests: XCTestCase {
         (copy, checkpoint) = try freshCopy(of: run)
         try FileManager.default.removeItem(at: checkpoint)
         assertLoadFails(copy, { if case .malformed = $0 { return true }; return false }, mentioning: "step-00000004")
+    }
+
+    /// A config.json may ask for an LSTM projection (`projSize`): the head then reads the projected
+    /// state and the carried h is projSize wide. It trains, saves, loads, resumes and samples (it
+    /// used to trap in Linear's precondition at the first forward).
+    func testAProjectedLSTMTrainsLoadsResumesAndSamples() throws {
+        var configuration = tinyConfiguration(maxSteps: 4)
+        configuration.model.recurrent.projSize = 5
+        configuration.evaluateEvery = 4
+        let run = try makeTemporaryDirectory(self, "projected")
+        try LanguageModelTrainer(configuration: configuration, corpus: arithmeticCorpus(configuration), outputDirectory: run).train()
+        let checkpoint = try TrainingCheckpoint.load(from: run)
+        XCTAssertEqual(checkpoint.configuration.model.recurrent.projSize, 5)
+        let shapes = Dictionary(uniqueKeysWithValues: checkpoint.model.stateDict().map { ($0.name, $0.tensor.shape) })
+        XCTAssertEqual(shapes["lstm.weight_hr_l0"], [5, 12])
+        XCTAssertEqual(shapes["head.weight"], [checkpoint.vocabulary.count, 5])
+        let carried = try SafetensorsFile(contentsOf: checkpoint.directory.appendingPathComponent(TrainingCheckpoint.File.carriedState))
+        XCTAssertEqual(carried.info("h")?.shape, [2, 4, 5])
+        XCTAssertEqual(carried.info("c")?.shape, [2, 4, 12])
+        let resumed = try resume(run, to: 6)
+        XCTAssertEqual(resumed.state.step, 6)
+        // The batch-1 stepper (sampling) gives the model's own loss.
+        let model = try TrainingCheckpoint.load(from: run).model
+        let tokens = Array(try corpus(for: checkpoint).training.prefix(30))
+        let batched = try model.evaluate(tokens: tokens, batchSize: 1, sequenceLength: 7).loss
+        model.isTraining = false
+        let stepped = LanguageModelStepper(model).totalCrossEntropy(tokens) / Double(tokens.count - 1)
+        XCTAssertEqual(stepped, batched, accuracy: 1e-5 * batched)
     }
 
     func testResumeChecksTextConfigurationAndOutputDirectory() throws {

@@ -339,6 +339,10 @@ final class LanguageModelTrainerTests: XCTestCase {
         // The window length changes only the rounding.
         XCTAssertEqual(try model.evaluate(tokens: tokens, batchSize: 3, sequenceLength: 7).loss, result.loss, accuracy: 1e-5 * expected)
         XCTAssertEqual(try LanguageModelTrainer.evaluate(model: model, tokens: tokens, batchSize: 3, sequenceLength: 4), result)
+        // A window of Int.max (evaluate --seq) is refused instead of overflowing ⌈rowLength / T⌉.
+        XCTAssertThrowsError(try model.evaluate(tokens: tokens, batchSize: 3, sequenceLength: .max)) {
+            XCTAssertEqual($0.localizedDescription, "invalid sequenceLength: must be at most 16777216, got \(Int.max)")
+        }
     }
 
     func testUniformModelEvaluatesToLogVocabularySize() throws {

@@ -197,34 +197,53 @@ final class TextCorpusTests: XCTestCase {
         XCTAssertNotEqual(corpus.fingerprint, otherSplit.fingerprint)
     }
 
-    // MARK: Shared data
+    // MARK: A long text (the project's generated corpora)
 
-    func testTinyShakespeareCharacterLevel() throws {
-        let url = SharedData.data.appendingPathComponent("tinyshakespeare.txt")
-        let corpus = try TextCorpus.load(from: url, configuration: configuration(fraction: 0.1, batch: 32, seq: 64))
-        XCTAssertEqual(corpus.vocabulary.count, 65)
-        XCTAssertEqual(corpus.vocabulary.tokens.joined(),
-                       "\n !$&',-.3:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
-        XCTAssertEqual(corpus.tokenCount, 1_115_394)
-        XCTAssertEqual(corpus.validation.count, 111_539)
-        XCTAssertEqual(corpus.training.count, 1_003_855)
-        XCTAssertEqual(corpus.vocabulary.decode(Array(corpus.training.prefix(14))), "First Citizen:")
+    /// About 1.2 MB of the project's generated text, written to a file so that it is read as a user's
+    /// text is (`TextCorpus.load`): 30,000 pairs of lines — an arithmetic line
+    /// (`GeneratedCorpus.arithmetic(lines: 30_000, seed: 11)`) then a sentence
+    /// (`GeneratedCorpus.sentences(lines: 30_000, seed: 11)`) — with an empty line after every tenth
+    /// pair, so that the word tokenizer also meets runs of newlines.
+    private func longGeneratedText() throws -> URL {
+        let sums = GeneratedCorpus.arithmetic(lines: 30_000, seed: 11).split(separator: "\n")
+        let sentences = GeneratedCorpus.sentences(lines: 30_000, seed: 11).split(separator: "\n")
+        var text = ""
+        for (i, (sum, sentence)) in zip(sums, sentences).enumerated() {
+            text += sum + "\n" + sentence + "\n"
+            if i % 10 == 9 { text += "\n" }
+        }
+        let url = directory.appendingPathComponent("generated.txt")
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return url
     }
 
-    func testTinyShakespeareWordLevel() throws {
-        // Reference numbers from an independent Python regex tokenisation of the (ASCII) file:
-        //   [m.group(0) for m in re.finditer(r"\w+(?:'\w+)*|([ \n\t\r])\1*|.", text, flags=re.S | re.A)]
-        // then Counter over the first n − ⌊0.1 n⌋ tokens, ranked by (−count, bytes).
-        let url = SharedData.data.appendingPathComponent("tinyshakespeare.txt")
+    // Reference numbers from an independent Python computation on the same file (written by
+    // `longGeneratedText`):
+    //   character level: n = len(text), sorted(set(text)), the last ⌊0.1 n⌋ characters held out;
+    //   word level: [m.group(0) for m in re.finditer(r"\w+(?:'\w+)*|([ \n\t\r])\1*|.", text, flags=re.S | re.A)],
+    //   then Counter over the first n − ⌊0.1 n⌋ tokens, ranked by (−count, bytes), capped.
+
+    func testALongGeneratedTextAtCharacterLevel() throws {
+        let corpus = try TextCorpus.load(from: try longGeneratedText(), configuration: configuration(fraction: 0.1, batch: 32, seq: 64))
+        XCTAssertEqual(corpus.vocabulary.count, 41)
+        XCTAssertEqual(corpus.vocabulary.tokens.joined(), "\n *+-.0123456789=abcdefghiklmnopqrstuvwxy")
+        XCTAssertEqual(corpus.tokenCount, 1_206_098)
+        XCTAssertEqual(corpus.validation.count, 120_609)
+        XCTAssertEqual(corpus.training.count, 1_085_489)
+        XCTAssertEqual(corpus.vocabulary.decode(Array(corpus.training.prefix(16))), "4+12=16\nthe bird")
+    }
+
+    func testALongGeneratedTextAtWordLevel() throws {
         var configuration = configuration(.word, fraction: 0.1, batch: 32, seq: 64)
-        configuration.maxVocabularySize = 10_000
-        let corpus = try TextCorpus.load(from: url, configuration: configuration)
-        XCTAssertEqual(corpus.tokenCount, 456_246)
-        XCTAssertEqual(corpus.validation.count, 45_624)
-        XCTAssertEqual(corpus.vocabulary.count, 10_001) // 13,483 distinct training tokens, capped
-        XCTAssertEqual(Array(corpus.vocabulary.tokens.prefix(10)), ["<unk>", " ", "\n", ",", ":", ".", "\n\n", "the", "I", "to"])
-        XCTAssertEqual(corpus.training.filter { $0 == 0 }.count, 3_483)
-        XCTAssertEqual(corpus.validation.filter { $0 == 0 }.count, 1_611)
-        XCTAssertEqual(corpus.vocabulary.decode(Array(corpus.training.prefix(6))), "First Citizen:\nBefore")
+        configuration.maxVocabularySize = 100
+        let corpus = try TextCorpus.load(from: try longGeneratedText(), configuration: configuration)
+        XCTAssertEqual(corpus.tokenCount, 570_040)
+        XCTAssertEqual(corpus.validation.count, 57_004)
+        XCTAssertEqual(corpus.vocabulary.count, 101) // 150 distinct training tokens, capped
+        XCTAssertEqual(Array(corpus.vocabulary.tokens.prefix(10)), ["<unk>", " ", "\n", ".", "=", "the", "*", "-", "+", "many"])
+        // The rarer results of sums and products (kept: "63", 230 times; dropped from "66", 223 times) are <unk>.
+        XCTAssertEqual(corpus.training.filter { $0 == 0 }.count, 5_032)
+        XCTAssertEqual(corpus.validation.filter { $0 == 0 }.count, 552)
+        XCTAssertEqual(corpus.vocabulary.decode(Array(corpus.training.prefix(12))), "4+12=16\nthe bird sees ")
     }
 }

@@ -16,8 +16,10 @@ can be compared:
 - validation loss: every validation position once, the stream cut into `batch` contiguous rows
   (the last one shorter), state carried across windows, summed loss / (n_val - 1).
 
-Usage (a Python venv with torch; never a build or test dependency):
-    python scripts/bench/pytorch_charlm.py --text ../shared/data/tinyshakespeare.txt \
+Usage (a Python venv with torch, `python3 -m venv .venv && .venv/bin/pip install torch`; never a build
+or test dependency; tinyshakespeare.txt from Andrej Karpathy's char-rnn repository:
+`curl -o tinyshakespeare.txt https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt`):
+    python scripts/bench/pytorch_charlm.py --text tinyshakespeare.txt \
         --hidden 256 --layers 2 --batch 32 --seq 64 --lr 0.002 --clip 5 --time-budget 300 --threads 2
 """
 import argparse

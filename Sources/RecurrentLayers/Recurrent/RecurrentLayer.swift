@@ -24,6 +24,9 @@ public protocol RecurrentLayer: Module {
     /// it a padded batch: each row's output is zero past its length and its final state is taken at
     /// its own last step.
     func run(_ input: Variable, state: RecurrentLayerState?, lengths: [Int]?) -> (output: Variable, state: RecurrentLayerState)
+    /// The generator of the layer's masks (dropout between layers, recurrent dropout, zoneout); nil
+    /// draws them from `GlobalRandom`.
+    var dropoutGenerator: RandomGenerator? { get set }
 }
 
 extension RecurrentLayer {

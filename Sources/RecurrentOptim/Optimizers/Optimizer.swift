@@ -87,12 +87,13 @@ public struct OptimizerStateError: Error, LocalizedError, Equatable, Sendable {
     }
 
     public var errorDescription: String? {
+        let entry = ErrorMessage.excerpt(entry)
         switch problem {
         case .missing: return "\(owner) state: entry '\(entry)' is missing"
         case .unexpected: return "\(owner) state: entry '\(entry)' does not belong to this \(owner)"
         case .duplicate: return "\(owner) state: entry '\(entry)' occurs more than once"
         case .shapeMismatch(let expected, let found):
-            return "\(owner) state: entry '\(entry)' has shape \(found), expected \(expected)"
+            return "\(owner) state: entry '\(entry)' has shape \(ErrorMessage.excerpt("\(found)")), expected \(expected)"
         case .invalidValue(let reason): return "\(owner) state: entry '\(entry)' \(reason)"
         }
     }

@@ -116,7 +116,9 @@ public final class TextClassifier: Module {
     let embedding: Embedding
     let recurrent: any RecurrentLayer
     let head: Linear
-    /// Where the dropout masks come from.
+    /// Where the dropout masks of the pooled vector come from (those between stacked layers come
+    /// from the recurrent layer's own `dropoutGenerator`, seeded from the same draw of the
+    /// initialisation's generator; the trainer saves both in its checkpoints).
     var dropoutSource: RandomGenerator
     public var isTraining = true {
         didSet {
@@ -145,7 +147,16 @@ public final class TextClassifier: Module {
         embedding = try Embedding(count: configuration.vocabularySize, dimension: configuration.embeddingSize, using: &rng)
         recurrent = try makeRecurrentLayer(configuration.recurrentConfiguration, using: &rng)
         head = try Linear(inputSize: configuration.pooledSize, outputSize: configuration.classCount, using: &rng)
-        dropoutSource = RandomGenerator(seed: rng.next())
+        let seed = rng.next()
+        dropoutSource = RandomGenerator(seed: seed)
+        // From the same draw, so that the initialisation's generator is left as before.
+        recurrent.dropoutGenerator = RandomGenerator(seed: seed ^ 0x9E37_79B9_7F4A_7C15)
+    }
+
+    /// The generators of the dropout masks: the pooled vector's, then the stacked layers'.
+    var dropoutGenerators: (pooled: RandomGenerator, layers: RandomGenerator) {
+        get { (dropoutSource, recurrent.dropoutGenerator!) }
+        set { (dropoutSource, recurrent.dropoutGenerator) = (newValue.pooled, newValue.layers) }
     }
 
     public var namedParameters: [(name: String, parameter: Parameter)] {

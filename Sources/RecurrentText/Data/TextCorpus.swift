@@ -168,19 +168,15 @@ public struct TextCorpus: Sendable {
     /// A 64-bit FNV-1a hash of the level, the vocabulary's tokens and both parts' ids. A checkpoint
     /// can store it to check, on resume, that the same text is split and encoded the same way.
     public var fingerprint: UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        func mix(_ value: UInt64) {
-            var v = value
-            for _ in 0..<8 { hash = (hash ^ (v & 0xFF)) &* 0x0000_0100_0000_01B3; v >>= 8 }
-        }
-        for byte in vocabulary.level.rawValue.utf8 { mix(UInt64(byte)) }
-        mix(UInt64(vocabulary.count))
-        for token in vocabulary.tokens { for byte in token.utf8 { mix(UInt64(byte)) }; mix(0xFFFF) }
-        mix(UInt64(training.count))
-        for id in training { mix(UInt64(id)) }
-        mix(UInt64(validation.count))
-        for id in validation { mix(UInt64(id)) }
-        return hash
+        var hash = Fingerprint()
+        for byte in vocabulary.level.rawValue.utf8 { hash.mix(UInt64(byte)) }
+        hash.mix(vocabulary.count)
+        for token in vocabulary.tokens { hash.mix(token) }
+        hash.mix(training.count)
+        for id in training { hash.mix(id) }
+        hash.mix(validation.count)
+        for id in validation { hash.mix(id) }
+        return hash.value
     }
 }
 

@@ -30,11 +30,12 @@ extension LanguageModel {
     /// zero state). Runs in evaluation mode (no dropout) without recording gradients; the model's
     /// training mode is restored afterwards.
     ///
-    /// - Throws: `ConfigurationError` when a size is not positive, the stream has fewer than 2 tokens,
+    /// - Throws: `ConfigurationError` when a size is not positive or above `SizeLimits.maximumDimension`,
+    ///   the stream has fewer than 2 tokens,
     ///   or a token id is outside `0..<vocabularySize`.
     public func evaluate(tokens: [Int], batchSize: Int, sequenceLength: Int) throws -> LanguageModelEvaluation {
-        try ConfigurationError.require(batchSize > 0, "batchSize", "must be positive, got \(batchSize)")
-        try ConfigurationError.require(sequenceLength > 0, "sequenceLength", "must be positive, got \(sequenceLength)")
+        try ConfigurationError.requireSize(batchSize, "batchSize")
+        try ConfigurationError.requireSize(sequenceLength, "sequenceLength")
         try ConfigurationError.require(tokens.count >= 2, "tokens", "evaluation needs at least 2 tokens, got \(tokens.count)")
         let vocabularySize = configuration.vocabularySize
         if let bad = tokens.first(where: { $0 < 0 || $0 >= vocabularySize }) {

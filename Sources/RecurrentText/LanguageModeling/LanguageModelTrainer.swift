@@ -26,6 +26,11 @@ import RecurrentOptim
 /// `metrics.csv` and `loss.svg` (`CheckpointStore`). It reports through the event callback of
 /// `train(onEvent:)` and prints nothing.
 ///
+/// Divergence: every step is checked by `DivergenceMonitor`'s rule before its gradient is applied;
+/// a checkpoint taken during training is written only once the next step has passed
+/// (`DivergenceGuard`), so a diverging run stops with `TrainingDivergence` and leaves the last
+/// sound checkpoint as `latest`.
+///
 /// Determinism: initialisation, dropout masks and the sample hook's generator all derive from
 /// `seed`; evaluations and samples do not disturb the training computation. A run resumed from any of
 /// its checkpoints (`init(resuming:corpus:outputDirectory:changes:)`) produces the same weights, bit
@@ -73,6 +78,8 @@ public final class LanguageModelTrainer {
     public let isResumed: Bool
 
     private var batcher: StreamBatcher
+    /// The divergence rule, and the checkpoint that waits for the next step's verdict.
+    private var divergence: DivergenceGuard<PendingCheckpoint>
     /// The carried state (and, with k2 > k1, the history) between windows.
     private var truncation: TruncatedBackpropagation
     private let parameters: [Parameter]
@@ -92,9 +99,7 @@ public final class LanguageModelTrainer {
         try Self.requireMatching(corpus, configuration)
         let store = outputDirectory.map { CheckpointStore(runDirectory: $0) }
         try store?.checkWritable()
-        if let store, FileManager.default.fileExists(atPath: store.pointerURL(.latest).path) {
-            throw CheckpointError.outputDirectoryInUse(path: store.runDirectory.path)
-        }
+        try store?.requireNoRun()
         var rng = RandomGenerator(seed: configuration.seed)
         let model = try LanguageModel(configuration.model, using: &rng)
         try Self.prepare(model, for: configuration, using: &rng)
@@ -109,6 +114,7 @@ public final class LanguageModelTrainer {
         self.state = TrainingState(dropoutGenerator: dropout, samplingGenerator: sampling)
         self.checkpointStore = store
         self.batcher = try corpus.trainingBatcher()
+        self.divergence = DivergenceGuard()
         let (k1, k2) = configuration.truncation
         self.truncation = TruncatedBackpropagation(k1: k1, k2: k2, batchSize: configuration.batchSize)
         self.isResumed = false
@@ -132,9 +138,7 @@ public final class LanguageModelTrainer {
         var configuration = checkpoint.configuration
         changes(&configuration)
         configuration.model.vocabularySize = checkpoint.configuration.model.vocabularySize
-        if let conflict = checkpoint.configuration.firstResumeConflict(with: configuration) {
-            throw CheckpointError.configurationChanged(field: conflict.field, saved: conflict.saved, given: conflict.given)
-        }
+        if let conflict = checkpoint.configuration.firstResumeConflict(with: configuration) { throw conflict.error }
         try configuration.validate()
         let directoryPath = checkpoint.directory.path
         guard corpus.vocabulary == checkpoint.vocabulary else {
@@ -143,15 +147,14 @@ public final class LanguageModelTrainer {
         }
         guard corpus.fingerprint == checkpoint.corpusFingerprint else {
             throw CheckpointError.vocabularyMismatch(path: directoryPath, reason:
-                "the text '\(corpus.source)' is not the text the checkpoint was trained on ('\(checkpoint.corpusSource)')")
+                "the text '\(corpus.source)' is not the text the checkpoint was trained on ('\(ErrorMessage.excerpt(checkpoint.corpusSource))')")
         }
         try Self.requireMatching(corpus, configuration)
         let run = outputDirectory ?? checkpoint.runDirectory
         let store = run.map { CheckpointStore(runDirectory: $0) }
         try store?.checkWritable()
-        if let store, checkpoint.runDirectory?.standardizedFileURL.path != store.runDirectory.path,
-           FileManager.default.fileExists(atPath: store.pointerURL(.latest).path) {
-            throw CheckpointError.outputDirectoryInUse(path: store.runDirectory.path)
+        if let store, checkpoint.runDirectory?.standardizedFileURL.path != store.runDirectory.path {
+            try store.requireNoRun()
         }
         do {
             batcher = try corpus.trainingBatcher(position: checkpoint.state.position)
@@ -168,6 +171,7 @@ public final class LanguageModelTrainer {
         self.scheduler = checkpoint.scheduler
         self.parameters = checkpoint.optimizer.parameters
         self.state = checkpoint.state
+        self.divergence = DivergenceGuard(checkpoint.state.divergence ?? DivergenceMonitor())
         self.checkpointStore = store
         let (k1, k2) = configuration.truncation
         self.truncation = TruncatedBackpropagation(k1: k1, k2: k2, batchSize: configuration.batchSize)
@@ -181,8 +185,8 @@ public final class LanguageModelTrainer {
     /// reached (after a requested stop).
     /// - Parameter onEvent: receives every `TrainingEvent`; throwing from it stops training and is rethrown.
     /// - Returns: the summary also sent as `.finished`.
-    /// - Throws: `TrainingError.diverged` when a loss is not finite, file errors from checkpointing,
-    ///   and whatever `onEvent` or `sampleHook` throw.
+    /// - Throws: `TrainingDivergence` when a step diverges (`DivergenceMonitor`) or a validation loss
+    ///   is not finite, file errors from checkpointing, and whatever `onEvent` or `sampleHook` throw.
     @discardableResult
     public func train(onEvent: (TrainingEvent) throws -> Void = { _ in }) throws -> TrainingSummary {
         let wallStart = ContinuousClock.now
@@ -207,13 +211,17 @@ public final class LanguageModelTrainer {
             let loss = truncation.loss(model, inputs: batch.inputs, targets: batch.targets)
             loss.backward()
             if let clipValue = configuration.clipValue { clipGradientValue(parameters, clipValue: clipValue) }
-            if let clipNorm = configuration.clipNorm { clipGradientNorm(parameters, maxNorm: clipNorm) }
-            optimizer.step()
+            let norm = configuration.clipNorm.map { clipGradientNorm(parameters, maxNorm: $0) } ?? gradientNorm(parameters)
             let lossValue = loss.value.scalar
+            // This step's loss judges the weights of the checkpoint held since the previous step.
+            if let sound = try divergence.check(step: state.step + 1, loss: lossValue, gradientNorm: norm) {
+                lastCheckpoint = try write(sound, onEvent: onEvent)
+            }
+            optimizer.step()
             state.step += 1
+            state.divergence = divergence.monitor
             state.position = batcher.position
             state.trainingSeconds += Self.seconds(ContinuousClock.now - start)
-            guard lossValue.isFinite else { throw TrainingError.diverged(step: state.step, loss: lossValue) }
             lossSum += Double(lossValue)
             lossCount += 1
 
@@ -223,8 +231,13 @@ public final class LanguageModelTrainer {
                 tokensPerSecond: tokensPerSecond, trainingSeconds: state.trainingSeconds, fractionComplete: fractionComplete)))
             reason = stopReason()
             if state.step % configuration.evaluateEvery == 0 || reason != nil {
-                lastCheckpoint = try evaluateAndCheckpoint(trainLoss: lossSum / Double(lossCount), learningRate: learningRate,
-                                                           onEvent: onEvent) ?? lastCheckpoint
+                let checkpoint = try evaluate(trainLoss: lossSum / Double(lossCount), learningRate: learningRate, onEvent: onEvent)
+                if let checkpoint, reason == nil {
+                    divergence.hold(checkpoint)
+                } else if let checkpoint {
+                    // At the end no step follows to judge the last update; the final evaluation was finite.
+                    lastCheckpoint = try write(checkpoint, onEvent: onEvent)
+                }
                 lossSum = 0
                 lossCount = 0
             }
@@ -242,16 +255,33 @@ public final class LanguageModelTrainer {
         return summary
     }
 
-    /// Evaluates the current model on the validation part, samples, records a metrics row and writes
-    /// a checkpoint. Returns the checkpoint's directory.
-    private func evaluateAndCheckpoint(trainLoss: Double, learningRate: Float,
-                                       onEvent: (TrainingEvent) throws -> Void) throws -> URL? {
+    /// A checkpoint taken, not yet written.
+    private struct PendingCheckpoint {
+        var files: [(name: String, data: Data)]
+        var step: Int
+        var isBest: Bool
+        var history: [TrainingMetricsRow]
+    }
+
+    /// Writes `checkpoint` (with `metrics.csv` and `loss.svg`) and reports it. Returns its directory.
+    private func write(_ checkpoint: PendingCheckpoint, onEvent: (TrainingEvent) throws -> Void) throws -> URL? {
+        guard let checkpointStore else { return nil }
+        let directory = try checkpointStore.write(files: checkpoint.files, step: checkpoint.step, isBest: checkpoint.isBest,
+                                                  history: checkpoint.history)
+        try onEvent(.checkpointWritten(CheckpointReport(directory: directory, step: checkpoint.step, isBest: checkpoint.isBest)))
+        return directory
+    }
+
+    /// Evaluates the current model on the validation part, samples and records a metrics row.
+    /// Returns the checkpoint of this moment, to be written (nil without an output directory).
+    private func evaluate(trainLoss: Double, learningRate: Float,
+                          onEvent: (TrainingEvent) throws -> Void) throws -> PendingCheckpoint? {
         let start = ContinuousClock.now
         var evaluation: LanguageModelEvaluation? = nil
         if !corpus.validation.isEmpty {
             let result = try model.evaluate(tokens: corpus.validation, batchSize: configuration.batchSize,
                                             sequenceLength: configuration.sequenceLength)
-            guard result.loss.isFinite else { throw TrainingError.diverged(step: state.step, loss: Float(result.loss)) }
+            try DivergenceMonitor.checkFinite(step: state.step, validationLoss: result.loss)
             evaluation = result
         }
         var isBest = false
@@ -278,10 +308,8 @@ public final class LanguageModelTrainer {
             validationBitsPerToken: evaluation?.bitsPerToken, isBest: isBest, bestValidationLoss: state.bestValidationLoss,
             learningRate: learningRate, tokensPerSecond: tokensPerSecond, trainingSeconds: state.trainingSeconds,
             evaluationSeconds: Self.seconds(ContinuousClock.now - start), sample: sample)))
-        guard let checkpointStore else { return nil }
-        let directory = try checkpointStore.write(files: checkpointFiles(), step: state.step, isBest: isBest, history: state.history)
-        try onEvent(.checkpointWritten(CheckpointReport(directory: directory, step: state.step, isBest: isBest)))
-        return directory
+        guard checkpointStore != nil else { return nil }
+        return PendingCheckpoint(files: try checkpointFiles(), step: state.step, isBest: isBest, history: state.history)
     }
 
     /// The files of a checkpoint of the current state (see `TrainingCheckpoint`).
@@ -290,10 +318,9 @@ public final class LanguageModelTrainer {
         if let generator = model.dropoutGenerator { current.dropoutGenerator = generator }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let fingerprint = String(corpus.fingerprint, radix: 16)
         let configurationFile = TrainingCheckpoint.ConfigurationFile(
             format: TrainingCheckpoint.format, formatVersion: TrainingCheckpoint.formatVersion, training: configuration,
-            corpusFingerprint: String(repeating: "0", count: 16 - fingerprint.count) + fingerprint,
+            corpusFingerprint: Fingerprint.hexadecimal(corpus.fingerprint),
             corpusSource: corpus.source, step: state.step)
         let optimizerEntries = optimizer.stateDict().map { (name: "optimizer." + $0.name, tensor: $0.tensor) }
             + scheduler.stateDict().map { (name: "scheduler." + $0.name, tensor: $0.tensor) }
@@ -383,18 +410,5 @@ public final class LanguageModelTrainer {
     public static func evaluate(model: LanguageModel, tokens: [Int], batchSize: Int,
                                 sequenceLength: Int) throws -> LanguageModelEvaluation {
         try model.evaluate(tokens: tokens, batchSize: batchSize, sequenceLength: sequenceLength)
-    }
-}
-
-/// Training cannot go on.
-public enum TrainingError: Error, LocalizedError, Equatable, Sendable {
-    /// The loss became NaN or infinite.
-    case diverged(step: Int, loss: Float)
-
-    public var errorDescription: String? {
-        switch self {
-        case let .diverged(step, loss):
-            return "training diverged at step \(step) (loss \(loss)); try a lower learning rate or gradient clipping"
-        }
     }
 }

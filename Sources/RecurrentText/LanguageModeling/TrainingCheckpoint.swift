@@ -109,12 +109,6 @@ public struct TrainingCheckpoint {
         var step: Int
     }
 
-    /// Only the version fields, read first so that a newer format is reported as such.
-    private struct FormatHeader: Decodable {
-        var format: String?
-        var formatVersion: Int?
-    }
-
     private init(directory: URL, runDirectory: URL?) throws {
         self.directory = directory
         self.runDirectory = runDirectory
@@ -127,17 +121,10 @@ public struct TrainingCheckpoint {
         }
 
         // config.json: format and version first, then the configuration.
-        let configurationData = try read(File.configuration)
+        let file = try ModelCheckpointFiles.readConfiguration(ConfigurationFile.self, at: directory, configurationFile: File.configuration,
+                                                              modelFile: File.model, format: Self.format,
+                                                              formatVersion: Self.formatVersion).contents
         let configurationPath = path(File.configuration).path
-        let header = try decode(FormatHeader.self, File.configuration, configurationData)
-        guard header.format == Self.format, let version = header.formatVersion else {
-            throw CheckpointError.unsupportedVersion(path: configurationPath, found: header.format.map { "'\($0)'" } ?? "none",
-                                                     supported: Self.formatVersion)
-        }
-        guard version == Self.formatVersion else {
-            throw CheckpointError.unsupportedVersion(path: configurationPath, found: "version \(version)", supported: Self.formatVersion)
-        }
-        let file = try decode(ConfigurationFile.self, File.configuration, configurationData)
         do {
             try file.training.validate()
             try file.training.model.validate()
@@ -184,7 +171,7 @@ public struct TrainingCheckpoint {
                 schedulerEntries[String(name.dropFirst("scheduler.".count))] = tensor
             } else {
                 throw CheckpointError.optimizerStateMismatch(path: optimizerPath, reason:
-                    "entry '\(name)' belongs to neither the optimizer nor the scheduler")
+                    "entry '\(ErrorMessage.excerpt(name))' belongs to neither the optimizer nor the scheduler")
             }
         }
         do {
@@ -205,6 +192,13 @@ public struct TrainingCheckpoint {
         }
         guard state.position.epoch >= 0, state.position.window >= 0 else {
             throw CheckpointError.invalidState(path: statePath, reason: "the data position \(state.position) is negative")
+        }
+        // The next batch's epoch is the schedule's (or the one after, at an epoch boundary); resuming
+        // steps the schedule up to it, so an epoch of 10^18 would loop for ever.
+        guard state.position.epoch >= scheduler.lastEpoch, state.position.epoch <= scheduler.lastEpoch + 1 else {
+            throw CheckpointError.invalidState(path: statePath, reason:
+                "the data position's epoch \(state.position.epoch) does not follow the learning-rate schedule's epoch "
+                    + "\(scheduler.lastEpoch) (optimizer.safetensors)")
         }
         let carriedPath = path(File.carriedState).path
         var carried = try ModelCheckpointFiles.readTensors(at: path(File.carriedState))

@@ -153,33 +153,9 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     /// The fields that may differ from a checkpoint's configuration when resuming.
     static let resumableFields: Set<String> = ["epochs", "timeBudget", "maxSteps", "evaluateEvery"]
 
-    /// The name of the first field (other than those that may change on resume) in which `other`
-    /// differs from this configuration, with both values; nil when none does.
-    func firstResumeConflict(with other: TrainingConfiguration) -> (field: String, saved: String, given: String)? {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        guard let a = try? encoder.encode(self), let b = try? encoder.encode(other),
-              let saved = (try? JSONSerialization.jsonObject(with: a)) as? [String: Any],
-              let given = (try? JSONSerialization.jsonObject(with: b)) as? [String: Any] else {
-            return ("configuration", "\(self)", "\(other)")
-        }
-        func text(_ value: Any?) -> String {
-            guard let value else { return "none" }
-            if let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed]) {
-                return String(decoding: data, as: UTF8.self)
-            }
-            return "\(value)"
-        }
-        func differs(_ x: Any?, _ y: Any?) -> Bool { text(x) != text(y) }
-        for key in Set(saved.keys).union(given.keys).sorted() where !Self.resumableFields.contains(key) {
-            if key == "model", let m1 = saved[key] as? [String: Any], let m2 = given[key] as? [String: Any] {
-                for sub in Set(m1.keys).union(m2.keys).sorted() where differs(m1[sub], m2[sub]) {
-                    return ("model." + sub, text(m1[sub]), text(m2[sub]))
-                }
-            } else if differs(saved[key], given[key]) {
-                return (key, text(saved[key]), text(given[key]))
-            }
-        }
-        return nil
+    /// The first field (other than those that may change on resume) in which `other` differs from
+    /// this configuration; nil when none does.
+    func firstResumeConflict(with other: TrainingConfiguration) -> ResumeConflict? {
+        ResumeConflict.first(saved: self, given: other, mayChange: Self.resumableFields)
     }
 }

@@ -4,7 +4,7 @@ import RecurrentOptim
 
 /// The bookkeeping of a training run that is not weights or optimizer state: where the data stream
 /// is, how long it has trained, the random generators, the best validation loss and the metrics so
-/// far. Saved as a checkpoint's `state.json`; together with the weights, the optimizer state and the
+/// far, and the state of the divergence rule. Saved as a checkpoint's `state.json`; together with the weights, the optimizer state and the
 /// carried hidden state it lets a resumed run continue bit for bit.
 public struct TrainingState: Codable, Equatable, Sendable {
     /// Optimizer steps done.
@@ -22,6 +22,9 @@ public struct TrainingState: Codable, Equatable, Sendable {
     public var samplingGenerator: RandomGenerator
     /// One row per evaluation, oldest first (`metrics.csv`).
     public var history: [TrainingMetricsRow]
+    /// The divergence rule's state after `step` (nil in checkpoints written before it was saved:
+    /// the resumed run then takes its first step as the start).
+    public var divergence: DivergenceMonitor?
 
     public init(step: Int = 0, position: StreamBatcher.Position = .init(), trainingSeconds: Double = 0,
                 bestValidationLoss: Double? = nil, bestStep: Int? = nil, dropoutGenerator: RandomGenerator,
@@ -37,7 +40,7 @@ public struct TrainingState: Codable, Equatable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case step, position, trainingSeconds, bestValidationLoss, bestStep, dropoutGenerator, samplingGenerator, history
+        case step, position, trainingSeconds, bestValidationLoss, bestStep, dropoutGenerator, samplingGenerator, history, divergence
     }
 
     // Generators are written as four 16-digit hexadecimal words, so that no JSON reader can round them.
@@ -48,18 +51,10 @@ public struct TrainingState: Codable, Equatable, Sendable {
         trainingSeconds = try container.decode(Double.self, forKey: .trainingSeconds)
         bestValidationLoss = try container.decodeIfPresent(Double.self, forKey: .bestValidationLoss)
         bestStep = try container.decodeIfPresent(Int.self, forKey: .bestStep)
-        func generator(_ key: CodingKeys) throws -> RandomGenerator {
-            let words = try container.decode([String].self, forKey: key)
-            let values = words.compactMap { UInt64($0, radix: 16) }
-            guard values.count == 4, words.count == 4, values.contains(where: { $0 != 0 }) else {
-                throw DecodingError.dataCorruptedError(forKey: key, in: container,
-                    debugDescription: "a generator state must be four hexadecimal words, not all zero")
-            }
-            return RandomGenerator(state: values)
-        }
-        dropoutGenerator = try generator(.dropoutGenerator)
-        samplingGenerator = try generator(.samplingGenerator)
+        dropoutGenerator = try container.decode(HexEncoded.self, forKey: .dropoutGenerator).wrappedValue
+        samplingGenerator = try container.decode(HexEncoded.self, forKey: .samplingGenerator).wrappedValue
         history = try container.decode([TrainingMetricsRow].self, forKey: .history)
+        divergence = try container.decodeIfPresent(DivergenceMonitor.self, forKey: .divergence)
         guard step >= 0, trainingSeconds >= 0, trainingSeconds.isFinite else {
             throw DecodingError.dataCorruptedError(forKey: .step, in: container,
                 debugDescription: "step and trainingSeconds must be non-negative")
@@ -73,14 +68,9 @@ public struct TrainingState: Codable, Equatable, Sendable {
         try container.encode(trainingSeconds, forKey: .trainingSeconds)
         try container.encodeIfPresent(bestValidationLoss, forKey: .bestValidationLoss)
         try container.encodeIfPresent(bestStep, forKey: .bestStep)
-        func hex(_ generator: RandomGenerator) -> [String] {
-            generator.state.map { word in
-                let digits = String(word, radix: 16)
-                return String(repeating: "0", count: 16 - digits.count) + digits
-            }
-        }
-        try container.encode(hex(dropoutGenerator), forKey: .dropoutGenerator)
-        try container.encode(hex(samplingGenerator), forKey: .samplingGenerator)
+        try container.encode(HexEncoded(wrappedValue: dropoutGenerator), forKey: .dropoutGenerator)
+        try container.encode(HexEncoded(wrappedValue: samplingGenerator), forKey: .samplingGenerator)
         try container.encode(history, forKey: .history)
+        try container.encodeIfPresent(divergence, forKey: .divergence)
     }
 }

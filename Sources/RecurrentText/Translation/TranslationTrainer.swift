@@ -2,6 +2,7 @@ import Foundation
 import RecurrentCore
 import RecurrentAutodiff
 import RecurrentLayers
+import RecurrentFormats
 import RecurrentOptim
 
 /// What `TranslationTrainer` trains and how (saved in the checkpoint's `config.json`).
@@ -49,7 +50,12 @@ public struct TranslationConfiguration: Codable, Equatable, Sendable {
 /// Trains an `EncoderDecoder` on a parallel corpus: the pairs are split (`validationFraction`), the
 /// vocabularies built from the training part, and the model trained with teacher forcing on
 /// shuffled padded batches (cross-entropy over the target tokens and `</s>`, padding ignored), Adam
-/// and gradient-norm clipping. The held-out part is scored at the end by greedy decoding.
+/// and gradient-norm clipping. The held-out part is scored at the end by greedy decoding. Every
+/// step is checked by `DivergenceMonitor`'s rule before its gradient is applied.
+///
+/// With an output directory the trainer writes a `TranslationTrainingCheckpoint` as `train` asks
+/// and after the last step; `init(resuming:corpus:outputDirectory:changes:)` continues from one bit
+/// for bit (weights, optimizer, batch order, the loss of the next report).
 public struct TranslationTrainer {
     public let configuration: TranslationConfiguration
     public let corpus: ParallelCorpus
@@ -57,15 +63,54 @@ public struct TranslationTrainer {
     public let heldOutPairs: [TranslationPair]
     public let sourceVocabulary: TranslationVocabulary
     public let targetVocabulary: TranslationVocabulary
+    /// Where checkpoints go; nil: the run writes none.
+    public let checkpointStore: CheckpointStore?
+    /// How the corpus was read (saved in checkpoints, e.g. `["pairs": path]`).
+    public let dataSource: [String: String]
+    /// The configuration fields a resumed run may change.
+    public static let resumableFields: Set<String> = ["steps", "epochs"]
+    /// The checkpoint a resumed trainer continues.
+    private let resumed: TranslationTrainingCheckpoint?
 
     /// Splits the corpus and builds the vocabularies (nothing is trained yet).
-    /// - Throws: `ConfigurationError` for an invalid configuration; `ParallelCorpusError.tooFewPairs`.
-    public init(configuration: TranslationConfiguration, corpus: ParallelCorpus) throws {
+    /// - Parameters:
+    ///   - outputDirectory: the run directory for checkpoints (nil: none); it must not hold a run.
+    ///   - dataSource: how the corpus was read, saved in checkpoints.
+    /// - Throws: `ConfigurationError` for an invalid configuration; `ParallelCorpusError.tooFewPairs`;
+    ///   `CheckpointError.outputDirectoryInUse`.
+    public init(configuration: TranslationConfiguration, corpus: ParallelCorpus, outputDirectory: URL? = nil,
+                dataSource: [String: String] = [:]) throws {
+        let store = outputDirectory.map { CheckpointStore(runDirectory: $0) }
+        try store?.requireNoRun()
+        try self.init(configuration: configuration, corpus: corpus, store: store, dataSource: dataSource, resumed: nil)
+    }
+
+    /// Continues the run saved in `checkpoint` on `corpus`, which must be the corpus it trained on.
+    /// - Parameters:
+    ///   - outputDirectory: where to write from now on; nil: the checkpoint's run directory.
+    ///   - changes: may change `steps` and `epochs`; any other change throws.
+    /// - Throws: `CheckpointError.configurationChanged`, `.dataMismatch`, `.outputDirectoryInUse`.
+    public init(resuming checkpoint: TranslationTrainingCheckpoint, corpus: ParallelCorpus, outputDirectory: URL? = nil,
+                changes: (inout TranslationConfiguration) -> Void = { _ in }) throws {
+        var configuration = checkpoint.configuration
+        changes(&configuration)
+        try checkpoint.checkResume(configuration: configuration, mayChange: Self.resumableFields,
+                                   dataFingerprint: corpus.fingerprint, dataDescription: checkpoint.data["pairs"] ?? corpus.label)
+        let store = CheckpointStore(runDirectory: outputDirectory ?? checkpoint.runDirectory)
+        if store.runDirectory.path != checkpoint.runDirectory.standardizedFileURL.path { try store.requireNoRun() }
+        try self.init(configuration: configuration, corpus: corpus, store: store, dataSource: checkpoint.data, resumed: checkpoint)
+    }
+
+    private init(configuration: TranslationConfiguration, corpus: ParallelCorpus, store: CheckpointStore?,
+                 dataSource: [String: String], resumed: TranslationTrainingCheckpoint?) throws {
         try configuration.validate()
         try ConfigurationError.require(corpus.level == configuration.level, "level",
                                        "the corpus was read at \(corpus.level.rawValue) level, the configuration says \(configuration.level.rawValue)")
         self.configuration = configuration
         self.corpus = corpus
+        self.checkpointStore = store
+        self.dataSource = dataSource
+        self.resumed = resumed
         (trainingPairs, heldOutPairs) = try corpus.split(validationFraction: configuration.validationFraction, seed: configuration.seed)
         sourceVocabulary = try TranslationVocabulary(of: trainingPairs.map(\.source), level: configuration.level,
                                                      maxSize: configuration.maxVocabularySize)
@@ -90,7 +135,7 @@ public struct TranslationTrainer {
         public var totalSteps: Int
         /// Passes over the training pairs completed (fractional).
         public var epoch: Double
-        /// The mean training loss (per target token) since the previous report.
+        /// The mean training loss (per target token) since the previous report on the interval.
         public var loss: Float
     }
 
@@ -103,64 +148,90 @@ public struct TranslationTrainer {
         public var steps: Int
     }
 
-    /// Trains a fresh model (drawn from `seed`) for `totalSteps` steps.
-    /// - Throws: `ConfigurationError` for an invalid model size; `TranslationTrainingError.diverged`
-    ///   when the loss becomes non-finite.
-    public func train(reportInterval: Int = 100, report: (Progress) -> Void = { _ in }) throws -> Result {
+    /// Trains a fresh model (drawn from `seed`), or the resumed one, up to `totalSteps` steps.
+    /// - Parameter checkpoints: with an output directory, when to write a checkpoint (`.every(n)`:
+    ///   every n steps), besides the one after the last step.
+    /// - Throws: `ConfigurationError` for an invalid model size; `TrainingDivergence` (checkpoints
+    ///   written before stay); `FileWriteError`; `CheckpointError` for a checkpoint that does not fit.
+    public func train(reportInterval: Int = 100, checkpoints: CheckpointInterval = .default,
+                      report: (Progress) -> Void = { _ in }) throws -> Result {
         let c = configuration
-        var rng = RandomGenerator(seed: c.seed &+ 0x5EED)
-        let model = try EncoderDecoder(Translator.modelConfiguration(source: sourceVocabulary, target: targetVocabulary,
-                                                                     embeddingSize: c.embeddingSize, hiddenSize: c.hiddenSize,
-                                                                     cell: c.cell, attention: c.attention), using: &rng)
-        let optimizer = try Adam(model.parameters, learningRate: c.learningRate)
+        let (model, optimizer, initial) = try start()
+        var state = initial
         let sources = trainingPairs.map { sourceVocabulary.encode($0.source) }
         let targets = trainingPairs.map { targetVocabulary.encode($0.target) }
         let n = sources.count, total = totalSteps
-        var order = [Int](), position = n, epochsStarted = 0
-        var lossSum: Float = 0, lossCount = 0, lastLoss: Float = .nan
-        for step in 1...total {
-            if position >= n {
+        // The current epoch's order, drawn again from the generator saved at its start.
+        var rng = state.progress.generator
+        var order = state.progress.epoch > 0 ? Self.shuffled(n, using: &rng) : []
+        var writer = CheckpointWriter(store: checkpointStore, monitor: state.progress.divergence, interval: checkpoints)
+        while state.progress.step < total {
+            if state.progress.epoch == 0 || state.position >= n {
                 // A new epoch: the pairs in a fresh random order.
-                order = Array(0..<n)
-                for i in stride(from: n - 1, to: 0, by: -1) { order.swapAt(i, rng.nextInt(below: i + 1)) }
-                position = 0
-                epochsStarted += 1
+                state.progress.generator = rng
+                order = Self.shuffled(n, using: &rng)
+                state.position = 0
+                state.progress.epoch += 1
             }
-            let batch = order[position..<min(position + c.batchSize, n)]
-            position += batch.count
+            let batch = order[state.position..<min(state.position + c.batchSize, n)]
+            state.position += batch.count
             let out = model.teacherForced(sources: batch.map { sources[$0] }, targets: batch.map { targets[$0] })
             let loss = crossEntropy(logits: out.logits, targets: out.targets, ignoreIndex: EncoderDecoder.ignoreIndex)
-            guard loss.value.scalar.isFinite else { throw TranslationTrainingError.diverged(step: step) }
             optimizer.zeroGrad()
             loss.backward()
-            if let clipNorm = c.clipNorm { _ = clipGradientNorm(model.parameters, maxNorm: clipNorm) }
+            let norm = c.clipNorm.map { clipGradientNorm(model.parameters, maxNorm: $0) } ?? gradientNorm(model.parameters)
+            try writer.check(step: state.progress.step + 1, loss: loss.value.scalar, gradientNorm: norm)
             optimizer.step()
-            lossSum += loss.value.scalar
-            lossCount += 1
-            if step % max(reportInterval, 1) == 0 || step == total {
-                lastLoss = lossSum / Float(lossCount)
-                report(Progress(step: step, totalSteps: total, epoch: Double(epochsStarted - 1) + Double(position) / Double(n),
-                                loss: lastLoss))
-                lossSum = 0
-                lossCount = 0
+            state.progress.step += 1
+            let step = state.progress.step
+            state.lossSum += loss.value.scalar
+            state.lossCount += 1
+            let onInterval = step % max(reportInterval, 1) == 0
+            if onInterval || step == total {
+                state.lastLoss = state.lossSum / Float(state.lossCount)
+                report(Progress(step: step, totalSteps: total, epoch: Double(state.progress.epoch - 1) + Double(state.position) / Double(n),
+                                loss: state.lastLoss!))
+                // Only the intervals restart the mean, so that a run stopped here and resumed reports as an uninterrupted one.
+                if onInterval { (state.lossSum, state.lossCount) = (0, 0) }
+            }
+            if writer.isDue(after: step) || step == total {
+                let snapshot = state
+                try writer.save(step: step, isFinal: step == total) { monitor in
+                    var saved = snapshot
+                    saved.progress.divergence = monitor
+                    return try TranslationTrainingCheckpoint.files(
+                        configuration: c, dataFingerprint: corpus.fingerprint, data: dataSource, state: saved,
+                        weights: model.stateDict(), optimizerState: optimizer.stateDict(), bestWeights: nil)
+                }
             }
         }
         model.isTraining = false
         let translator = Translator(model: model, sourceVocabulary: sourceVocabulary, targetVocabulary: targetVocabulary,
                                     maxOutputLength: maxOutputLength)
         let heldOut = heldOutPairs.isEmpty ? nil : translator.evaluate(heldOutPairs)
-        return Result(translator: translator, heldOut: heldOut, finalLoss: lastLoss, steps: total)
+        return Result(translator: translator, heldOut: heldOut, finalLoss: state.lastLoss ?? .nan, steps: state.progress.step)
     }
-}
 
-/// Training stopped.
-public enum TranslationTrainingError: Error, LocalizedError, Equatable, Sendable {
-    case diverged(step: Int)
-
-    public var errorDescription: String? {
-        switch self {
-        case let .diverged(step):
-            return "the training loss became non-finite at step \(step); try a smaller --lr or a --clip bound"
+    /// The model, optimizer and state to train from: a new run's, or the checkpoint's.
+    private func start() throws -> (EncoderDecoder, Adam, TranslationTrainingState) {
+        let c = configuration
+        var rng = RandomGenerator(seed: c.seed &+ 0x5EED)
+        let model = try EncoderDecoder(Translator.modelConfiguration(source: sourceVocabulary, target: targetVocabulary,
+                                                                     embeddingSize: c.embeddingSize, hiddenSize: c.hiddenSize,
+                                                                     cell: c.cell, attention: c.attention), using: &rng)
+        let optimizer = try Adam(model.parameters, learningRate: c.learningRate)
+        if let resumed {
+            try resumed.restore(model, optimizer: optimizer)
+            return (model, optimizer, resumed.state)
         }
+        return (model, optimizer, TranslationTrainingState(progress: TrainingProgress(generator: rng), position: 0, lossSum: 0,
+                                                           lossCount: 0, lastLoss: nil))
+    }
+
+    /// `0..<n` in a random order (Fisher–Yates from the end).
+    private static func shuffled(_ n: Int, using rng: inout RandomGenerator) -> [Int] {
+        var order = Array(0..<n)
+        for i in stride(from: n - 1, to: 0, by: -1) { order.swapAt(i, rng.nextInt(below: i + 1)) }
+        return order
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import RecurrentCore
 import RecurrentLayers
-import RecurrentOptim
+import RecurrentFormats
 
 /// Reading the safetensors files of a checkpoint directory, with the checks every model kind needs
 /// (language model, forecast, classify, translate):

@@ -1,7 +1,6 @@
 import Foundation
 import RecurrentCore
 import RecurrentFormats
-import RecurrentOptim
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -51,20 +50,21 @@ public enum CheckpointWriteStage: Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-/// The checkpoints, metrics and plot of one training run, in a run directory:
+/// The checkpoints of one training run, in a run directory (every trainer of the package keeps
+/// its resumable state this way; the language-model trainer adds `metrics.csv` and `loss.svg`,
+/// see `write(files:step:isBest:history:)` in RecurrentText):
 ///
 /// ```
-/// <run>/metrics.csv            one row per evaluation (TrainingMetricsRow.csvHeader)
-/// <run>/loss.svg               training and validation loss against the step
 /// <run>/checkpoints/latest     pointer file: the name of the latest checkpoint directory, one line
 /// <run>/checkpoints/best       pointer file: the checkpoint with the lowest validation loss
-/// <run>/checkpoints/step-00000400/   a complete checkpoint (see TrainingCheckpoint)
+/// <run>/checkpoints/step-00000400/   a complete checkpoint (TrainingCheckpoint, ResumableCheckpoint)
 /// ```
 ///
 /// A checkpoint is several files, written so that a crash at any instant leaves `latest` and `best`
 /// pointing at complete checkpoints:
 /// 1. every file goes into a new temporary directory `checkpoints/.step-….tmp-<pid>-<random>`, each
-///    written atomically and flushed (`AtomicFile`);
+///    written atomically and flushed (`AtomicFile`); when a file cannot be written (a full disk),
+///    the temporary directory is removed again and the write fails;
 /// 2. the directory is flushed and renamed to a name that no pointer uses (`step-00000400`, or
 ///    `step-00000400-2` ... if that exists), and `checkpoints/` is flushed;
 /// 3. if the checkpoint is the new best, the `best` pointer, then the `latest` pointer, is replaced
@@ -75,7 +75,6 @@ public enum CheckpointWriteStage: Equatable, Sendable, CustomStringConvertible {
 /// 4. every entry that no pointer names is removed: older checkpoints and the leftovers of an
 ///    interrupted write (temporary directories and files). An entry is first renamed to a hidden
 ///    `.trash-…` name, so that a half-deleted checkpoint never keeps a `step-…` name.
-/// 5. `metrics.csv` and `loss.svg` are rewritten atomically from the checkpoint's history.
 ///
 /// Before step 3 the old pointers still name the previous, complete checkpoints; after it they name
 /// the new one. One writer per run directory. `faultInjection` lets tests stop the write after any stage.
@@ -84,10 +83,6 @@ public final class CheckpointStore {
     public let runDirectory: URL
     /// `<run>/checkpoints`.
     public var checkpointsDirectory: URL { runDirectory.appendingPathComponent("checkpoints", isDirectory: true) }
-    /// `<run>/metrics.csv`.
-    public var metricsURL: URL { runDirectory.appendingPathComponent("metrics.csv") }
-    /// `<run>/loss.svg`.
-    public var plotURL: URL { runDirectory.appendingPathComponent("loss.svg") }
 
     /// Test hook: called after each stage of a checkpoint write; throwing aborts the write there,
     /// as a crash or a full disk would (the temporary directory is left behind, as after a crash).
@@ -118,6 +113,14 @@ public final class CheckpointStore {
         }
     }
 
+    /// Refuses a directory that already holds a run (a `latest` pointer), for a run that would start afresh there.
+    /// - Throws: `CheckpointError.outputDirectoryInUse`.
+    public func requireNoRun() throws {
+        if FileManager.default.fileExists(atPath: pointerURL(.latest).path) {
+            throw CheckpointError.outputDirectoryInUse(path: runDirectory.path)
+        }
+    }
+
     /// The pointer file of `pointer`.
     public func pointerURL(_ pointer: CheckpointPointer) -> URL {
         checkpointsDirectory.appendingPathComponent(pointer.rawValue)
@@ -133,7 +136,7 @@ public final class CheckpointStore {
 
     /// The checkpoint directory named by the pointer file at `url` (one line: a directory name in
     /// the same directory as the pointer).
-    static func followPointer(at url: URL) throws -> URL {
+    package static func followPointer(at url: URL) throws -> URL {
         let data: Data
         do { data = try InputFile.read(url, limit: InputFile.pointerByteLimit) } catch let error as InputFileError {
             throw CheckpointError.malformed(path: url.path, reason: "cannot read the pointer file (\(error.reason))")
@@ -152,13 +155,12 @@ public final class CheckpointStore {
     }
 
     /// Writes a checkpoint made of `files` (name and bytes) for `step`, makes it `latest` and, if
-    /// `isBest`, `best`, removes every checkpoint no pointer names, then rewrites `metrics.csv` and
-    /// `loss.svg` from `history`. Returns the new checkpoint's directory.
+    /// `isBest`, `best`, and removes every checkpoint no pointer names. Returns the new checkpoint's
+    /// directory.
     /// - Throws: `FileWriteError` when something cannot be written (the pointers then still name the
     ///   previous checkpoints), or what `faultInjection` throws.
     @discardableResult
-    public func write(files: [(name: String, data: Data)], step: Int, isBest: Bool,
-                      history: [TrainingMetricsRow]) throws -> URL {
+    public func write(files: [(name: String, data: Data)], step: Int, isBest: Bool) throws -> URL {
         let manager = FileManager.default
         let checkpoints = checkpointsDirectory
         do {
@@ -172,9 +174,14 @@ public final class CheckpointStore {
         let temporary = checkpoints.appendingPathComponent(".\(baseName).tmp-\(getpid())-\(Self.randomSuffix())", isDirectory: true)
         guard mkdir(temporary.path, 0o755) == 0 else { throw Self.systemError(temporary.path, "creating the directory") }
         try faultInjection?(.createdTemporaryDirectory)
-        for (name, data) in files {
-            try AtomicFile.write(data, to: temporary.appendingPathComponent(name))
-            try faultInjection?(.wroteFile(name))
+        do {
+            for (name, data) in files {
+                try AtomicFile.write(data, to: temporary.appendingPathComponent(name))
+                try faultInjection?(.wroteFile(name))
+            }
+        } catch let error as FileWriteError {
+            try? manager.removeItem(at: temporary)   // a real failure, not a crash: leave nothing half-written
+            throw error
         }
         Self.synchronize(temporary.path)
 
@@ -197,7 +204,6 @@ public final class CheckpointStore {
         try faultInjection?(.updatedPointer(.latest))
 
         try prune()
-        try writeRunFiles(history: history)
         return final
     }
 
@@ -219,24 +225,6 @@ public final class CheckpointStore {
             try? manager.removeItem(atPath: trash)
             try faultInjection?(.removedEntry(entry))
         }
-    }
-
-    /// Rewrites `metrics.csv` (header and one line per row) and `loss.svg` atomically.
-    public func writeRunFiles(history: [TrainingMetricsRow]) throws {
-        var csv = TrainingMetricsRow.csvHeader + "\n"
-        for row in history { csv += row.csvLine + "\n" }
-        try AtomicFile.write(Data(csv.utf8), to: metricsURL)
-        try faultInjection?(.wroteMetrics)
-        try AtomicFile.write(Data(Self.lossPlot(history).render().utf8), to: plotURL)
-        try faultInjection?(.wrotePlot)
-    }
-
-    /// The loss curves: the mean training loss and the validation loss at each evaluation, against the step.
-    public static func lossPlot(_ history: [TrainingMetricsRow]) -> SVGLinePlot {
-        var series = [SVGLinePlot.Series(name: "training", points: history.map { (Double($0.step), $0.trainLoss) })]
-        let validation = history.compactMap { row in row.validationLoss.map { (x: Double(row.step), y: $0) } }
-        if !validation.isEmpty { series.append(SVGLinePlot.Series(name: "validation", points: validation)) }
-        return SVGLinePlot(title: "Loss", xLabel: "step", yLabel: "cross-entropy (nats per token)", series: series)
     }
 
     // MARK: - Helpers
