@@ -189,7 +189,7 @@ struct ClassifyTrainCommand: ParsableCommand {
             examples = SentimentCorpus.examples(count: count, seed: splitSeed)
             source = "generated sentiment corpus (\(count) examples, seed \(splitSeed))"
         }
-        let all = try run.map { try TextClassificationDataset(examples, vocabulary: $0.vocabulary, labels: $0.labels, maxLength: $0.maxLength) }
+        let all = try run.map { try TextClassificationDataset(examples, vocabulary: $0.vocabulary, labels: $0.labels, maxLength: $0.maxLength ?? TextClassifier.defaultMaxLength) }
             ?? TextClassificationDataset(training: examples, level: level, maxVocabularySize: vocabularySize, maxLength: maxLength, path: source)
         let (training, validation) = try all.split(validationFraction: Double(description["validationFraction"] ?? "") ?? valFraction,
                                                    seed: splitSeed)
