@@ -1,5 +1,6 @@
 // swift-tools-version:6.0
 import PackageDescription
+import Foundation
 
 // Data flows one way through the targets:
 //   CRecurrentKernels (C: packed GEMM/GEMV and gate kernels per instruction set)
@@ -82,3 +83,29 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Fuzz targets (scripts/fuzz.sh, docs/fuzzing.md), one executable per parser: only in the manifest when
+// RECURRENT_FUZZ is set, so `swift build` and `swift test` never see them; scripts/fuzz.sh builds them into
+// .build-fuzz with -sanitize=fuzzer,address.
+if ProcessInfo.processInfo.environment["RECURRENT_FUZZ"] != nil {
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("safetensors", ["RecurrentFormats"]),
+        ("word-vectors", ["RecurrentFormats"]),
+        ("csv", ["RecurrentForecasting"]),
+        ("forecast-config", ["RecurrentForecasting"]),
+        ("parallel-text", ["RecurrentText"]),
+        ("labelled-text", ["RecurrentText"]),
+        ("classify-config", ["RecurrentText"]),
+        ("translate-config", ["RecurrentText"]),
+        ("lm-config", ["RecurrentText"]),
+        ("lm-vocabulary", ["RecurrentText"]),
+        ("lm-state", ["RecurrentText"]),
+    ]
+    package.targets += [
+        .target(name: "CFuzzDriver", path: "Fuzz/CFuzzDriver"),
+        .target(name: "FuzzSupport", dependencies: ["CFuzzDriver", "RecurrentText"], path: "Fuzz/Support"),
+    ] + fuzzTargets.map { target in
+        .executableTarget(name: "fuzz-\(target.name)", dependencies: ["FuzzSupport"] + target.dependencies,
+                          path: "Fuzz/Targets/\(target.name)")
+    }
+}

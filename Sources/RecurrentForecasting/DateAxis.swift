@@ -27,8 +27,9 @@ public struct CalendarDate: Equatable, Sendable, Codable {
             if c.isASCII && c.isNumber {
                 current.append(c)
             } else {
-                guard !current.isEmpty, "-/ T:".contains(c) else { return nil }
-                parts.append(Int(current)!)
+                // A run of digits too long for an Int is no date either.
+                guard "-/ T:".contains(c), let value = Int(current) else { return nil }
+                parts.append(value)
                 separators.append(c)
                 current = ""
             }

@@ -95,6 +95,25 @@ final class ForecastDataTests: XCTestCase {
         XCTAssertEqual(try series("year,y\n1990,1\n1991,2\n").dateAxis?.continuation(count: 1), ["1992"])
     }
 
+    /// Found by the csv fuzz target (Fuzz/Regressions/csv/date-digit-run.csv): a run of digits too long
+    /// for an Int before a date separator trapped the date detection. Such a cell is no date.
+    func testADigitRunTooLongForAnIntIsNoDate() throws {
+        XCTAssertNil(CalendarDate(parsing: "15555555555590556590-"))
+        XCTAssertNil(CalendarDate(parsing: "1990-99999999999999999999-01"))
+        XCTAssertNil(CalendarDate(parsing: "1990-01-01T99999999999999999999:00"))
+        XCTAssertEqual(CalendarDate(parsing: "1990-01-01T23:59"), CalendarDate(year: 1990, hour: 23, minute: 59, precision: .minute))
+        // The fuzzer's input: header "0," and one row; column "0" is tested for dates and is none.
+        let table = try CSVTable.load(from: FuzzRegression.url("csv", "date-digit-run.csv"))
+        XCTAssertEqual(table.header, ["0", ""])
+        let series = try ForecastSeries(table: table, columns: ForecastColumns(target: ""))
+        XCTAssertNil(series.dateAxis)
+        XCTAssertEqual(series.target, [6])
+        assertError(.nonNumeric(column: "0", line: 2, value: "15555555555590556590-")) {
+            _ = try ForecastSeries(table: table, columns: ForecastColumns(target: "0"))
+        }
+        XCTAssertNil(try self.series("d,y\n1990-99999999999999999999,1\n1991-01,2\n").dateAxis)
+    }
+
     // MARK: Missing values
 
     func testFillForwardAndLinear() throws {
